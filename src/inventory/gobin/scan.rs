@@ -1,0 +1,265 @@
+//! The single streaming pass over an executable: SHA-256 of every byte, the header area of each
+//! image, and every 16-byte-aligned occurrence of the buildinfo magic with the bytes after it.
+//!
+//! Reading (inflating, for a ZIP entry) runs on the calling thread; hashing and scanning run on a
+//! scoped worker, fed through a small ring of recycled buffers. Memory stays bounded by
+//! `CHUNK * IN_FLIGHT` plus the captures, whatever the size of the binary.
+
+use std::io::{self, Read};
+use std::sync::mpsc;
+
+use memchr::memmem;
+use sha2::{Digest, Sha256};
+
+use super::exe::{self, HEAD_LEN, Layout};
+use crate::artifact::stream::{CHUNK, Capture, fill};
+
+/// `"\xff Go buildinf:"`, the start of the 32-byte buildinfo header.
+pub const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
+/// How many bytes after a magic hit are kept (header + version + modinfo).
+pub const HIT_CAPTURE: usize = 1 << 20;
+/// At most this many hits are kept (a hostile file could repeat the magic everywhere).
+pub const MAX_HITS: usize = 8;
+
+const IN_FLIGHT: usize = 4;
+
+/// What one pass over an executable found.
+#[derive(Debug)]
+pub struct FirstPass {
+    pub len: u64,
+    pub sha256: String,
+    /// The first [`HEAD_LEN`] bytes.
+    pub head: Vec<u8>,
+    /// Heads of universal Mach-O slices, when the file is one.
+    pub slice_heads: Vec<Capture>,
+    /// Buildinfo magic hits at 16-byte-aligned offsets, each with up to [`HIT_CAPTURE`] bytes.
+    pub hits: Vec<Capture>,
+}
+
+struct Scanner {
+    pos: u64,
+    hasher: Sha256,
+    head: Vec<u8>,
+    slice_heads: Option<Vec<Capture>>,
+    hits: Vec<Capture>,
+    tail: Vec<u8>,
+    finder: memmem::Finder<'static>,
+}
+
+impl Scanner {
+    fn new() -> Self {
+        Scanner {
+            pos: 0,
+            hasher: Sha256::new(),
+            head: Vec::with_capacity(HEAD_LEN),
+            slice_heads: None,
+            hits: Vec::new(),
+            tail: Vec::with_capacity(MAGIC.len()),
+            finder: memmem::Finder::new(MAGIC),
+        }
+    }
+
+    fn register_slices(&mut self) {
+        if self.slice_heads.is_some() {
+            return;
+        }
+        let mut caps = Vec::new();
+        if let Ok(Layout::Fat(arches)) = exe::detect(&self.head) {
+            for a in arches {
+                let mut c = Capture::new(a.offset, HEAD_LEN.min(a.size as usize));
+                // Bytes already passed are all in the head.
+                c.feed(0, &self.head);
+                caps.push(c);
+            }
+        }
+        self.slice_heads = Some(caps);
+    }
+
+    fn add_hit(&mut self, at: u64) {
+        if at % 16 != 0 || self.hits.len() >= MAX_HITS {
+            return;
+        }
+        self.hits.push(Capture::new(at, HIT_CAPTURE));
+    }
+
+    fn feed(&mut self, chunk: &[u8]) {
+        self.hasher.update(chunk);
+        if self.head.len() < HEAD_LEN {
+            let n = (HEAD_LEN - self.head.len()).min(chunk.len());
+            self.head.extend_from_slice(&chunk[..n]);
+            if self.head.len() == HEAD_LEN {
+                self.register_slices();
+            }
+        }
+        let pos = self.pos;
+        if let Some(caps) = self.slice_heads.as_mut() {
+            for c in caps {
+                c.feed(pos, chunk);
+            }
+        }
+        for h in &mut self.hits {
+            h.feed(pos, chunk);
+        }
+        // A magic that straddles the previous chunk and this one.
+        if !self.tail.is_empty() {
+            let mut joint = self.tail.clone();
+            joint.extend_from_slice(&chunk[..chunk.len().min(MAGIC.len() - 1)]);
+            let tail_start = pos - self.tail.len() as u64;
+            if let Some(j) = self.finder.find(&joint) {
+                if j < self.tail.len() {
+                    let at = tail_start + j as u64;
+                    let before = self.hits.len();
+                    self.add_hit(at);
+                    if self.hits.len() > before {
+                        let h = self.hits.last_mut().expect("just pushed");
+                        h.feed(tail_start, &self.tail);
+                        h.feed(pos, chunk);
+                    }
+                }
+            }
+        }
+        let mut found = Vec::new();
+        for i in self.finder.find_iter(chunk) {
+            found.push(pos + i as u64);
+        }
+        for at in found {
+            let before = self.hits.len();
+            self.add_hit(at);
+            if self.hits.len() > before {
+                self.hits.last_mut().expect("just pushed").feed(pos, chunk);
+            }
+        }
+        let keep = chunk.len().min(MAGIC.len() - 1);
+        self.tail.clear();
+        self.tail.extend_from_slice(&chunk[chunk.len() - keep..]);
+        self.pos += chunk.len() as u64;
+    }
+
+    fn finish(mut self) -> FirstPass {
+        self.register_slices();
+        FirstPass {
+            len: self.pos,
+            sha256: hex::encode(self.hasher.finalize()),
+            head: self.head,
+            slice_heads: self.slice_heads.unwrap_or_default(),
+            hits: self.hits,
+        }
+    }
+}
+
+/// Stream `r` to its end once, hashing and scanning on a worker thread.
+pub fn first_pass(r: &mut dyn Read) -> io::Result<FirstPass> {
+    let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(IN_FLIGHT);
+    let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
+    for _ in 0..IN_FLIGHT {
+        free_tx.send(vec![0u8; CHUNK]).expect("channel has room");
+    }
+    std::thread::scope(|s| {
+        let worker = s.spawn(move || {
+            let mut sc = Scanner::new();
+            for (buf, n) in full_rx {
+                sc.feed(&buf[..n]);
+                // The reader may already be gone after an error; nothing to recycle then.
+                let _ = free_tx.send(buf);
+            }
+            sc.finish()
+        });
+        let mut result = Ok(());
+        while let Ok(mut buf) = free_rx.recv() {
+            match fill(r, &mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if full_tx.send((buf, n)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        drop(full_tx);
+        let pass = worker
+            .join()
+            .map_err(|_| io::Error::other("scanner thread panicked"))?;
+        result.map(|()| pass)
+    })
+}
+
+/// Does the stream contain any of the markers every Go toolchain leaves in an executable?
+/// Used only to tell "not Go" from "Go without buildinfo" on the error path.
+pub fn has_go_markers(r: &mut dyn Read) -> io::Result<bool> {
+    let needles: [&[u8]; 4] = [
+        b"\xff Go build ID: \"",
+        b"go:buildid",
+        b"go.buildid",
+        b"runtime.gopanic",
+    ];
+    let finders: Vec<memmem::Finder> = needles.iter().map(|n| memmem::Finder::new(n)).collect();
+    let overlap = needles.iter().map(|n| n.len()).max().unwrap_or(0);
+    let mut buf = vec![0u8; CHUNK + overlap];
+    let mut kept = 0;
+    loop {
+        let n = fill(r, &mut buf[kept..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let have = kept + n;
+        if finders.iter().any(|f| f.find(&buf[..have]).is_some()) {
+            return Ok(true);
+        }
+        kept = have.min(overlap);
+        buf.copy_within(have - kept..have, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader handing out at most `step` bytes per call, to exercise chunk boundaries.
+    struct Dribble<'a> {
+        data: &'a [u8],
+        step: usize,
+    }
+    impl Read for Dribble<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.step.min(buf.len()).min(self.data.len());
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data = &self.data[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn finds_aligned_magic_across_chunk_boundary_and_hashes() {
+        let mut data = vec![0u8; CHUNK * 2];
+        let at = CHUNK - 16; // straddles the first chunk boundary
+        data[at..at + MAGIC.len()].copy_from_slice(MAGIC);
+        data[at + 14] = 8;
+        let unaligned = CHUNK + 1000 + 3;
+        data[unaligned..unaligned + MAGIC.len()].copy_from_slice(MAGIC);
+        let pass = first_pass(&mut Dribble {
+            data: &data,
+            step: 7777,
+        })
+        .unwrap();
+        assert_eq!(pass.len, data.len() as u64);
+        assert_eq!(pass.hits.len(), 1);
+        assert_eq!(pass.hits[0].start, at as u64);
+        assert_eq!(&pass.hits[0].data[..14], MAGIC);
+        assert_eq!(pass.hits[0].data[14], 8);
+        assert_eq!(pass.sha256, hex::encode(Sha256::digest(&data)));
+        assert_eq!(pass.head.len(), HEAD_LEN);
+    }
+
+    #[test]
+    fn go_markers() {
+        let mut data = vec![1u8; CHUNK * 2 + 50];
+        data[CHUNK * 2..].fill(2);
+        assert!(!has_go_markers(&mut &data[..]).unwrap());
+        data[CHUNK * 2 + 13..CHUNK * 2 + 23].copy_from_slice(b"go:buildid");
+        assert!(has_go_markers(&mut &data[..]).unwrap());
+    }
+}
