@@ -2,4 +2,158 @@
 //! way tofu picks it) or a bare executable, its provider naming, and a re-openable stream of the
 //! executable's bytes.
 
+pub mod naming;
 pub mod stream;
+pub mod zip;
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use stream::{ByteSource, FileSource};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ArtifactError {
+    #[error("cannot read {}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+    #[error("{} is not a readable ZIP archive (truncated or corrupt?): {detail}", path.display())]
+    NotZip { path: PathBuf, detail: String },
+    #[error("{} holds an unsafe entry name {name:?} (absolute or escaping with `..`); refusing the whole archive", path.display())]
+    UnsafeEntry { path: PathBuf, name: String },
+    #[error("{} holds no provider executable named {expected}; found: {}", path.display(), if found.is_empty() { "nothing".to_string() } else { found.join(", ") })]
+    NoExecutable {
+        path: PathBuf,
+        expected: String,
+        found: Vec<String>,
+    },
+    #[error("{} holds several provider executables ({}); tofu would run only the first, so provguard refuses to guess", path.display(), found.join(", "))]
+    AmbiguousExecutable { path: PathBuf, found: Vec<String> },
+    #[error("ZIP entry {name} declares {size} bytes uncompressed, over the {limit}-byte limit (--max-entry-size)")]
+    TooLarge { name: String, size: u64, limit: u64 },
+    #[error("ZIP entry {name} looks like a decompression bomb: {read} bytes inflated from {compressed} compressed; stopped")]
+    Bomb { name: String, read: u64, compressed: u64 },
+    #[error("ZIP entry {name} uses unsupported compression {method}; provider ZIPs use deflate or store")]
+    Compression { name: String, method: String },
+}
+
+impl ArtifactError {
+    pub fn io(path: &Path, source: io::Error) -> Self {
+        ArtifactError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+}
+
+/// What the names around an artifact say about the provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Naming {
+    pub provider_type: Option<String>,
+    pub version: Option<String>,
+    pub os: Option<String>,
+    pub arch: Option<String>,
+    /// `HOST/NAMESPACE/TYPE` when the artifact sits in a filesystem mirror.
+    pub address: Option<String>,
+}
+
+/// The ZIP an executable came from.
+#[derive(Debug, Clone)]
+pub struct ZipOrigin {
+    pub path: PathBuf,
+    pub file_name: String,
+    pub entry_name: String,
+}
+
+/// One artifact ready for inventory.
+pub struct Artifact {
+    /// The file on disk (the ZIP, or the executable).
+    pub path: PathBuf,
+    pub zip: Option<ZipOrigin>,
+    pub exe_name: String,
+    pub naming: Naming,
+    pub source: Box<dyn ByteSource>,
+}
+
+impl Artifact {
+    /// What to call the artifact in messages: `dist/x.zip!terraform-provider-x_v1`.
+    pub fn label(&self) -> String {
+        match &self.zip {
+            Some(z) => format!("{}!{}", self.path.display(), z.entry_name),
+            None => self.path.display().to_string(),
+        }
+    }
+
+    /// Open a provider ZIP or a bare executable.
+    pub fn open(path: &Path, limits: zip::Limits) -> Result<Artifact, ArtifactError> {
+        let file_name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let mut magic = [0u8; 4];
+        let n = File::open(path)
+            .and_then(|mut f| stream::fill(&mut f, &mut magic))
+            .map_err(|e| ArtifactError::io(path, e))?;
+        let is_zip = &magic[..n] == b"PK\x03\x04" || file_name.ends_with(".zip");
+        if is_zip {
+            let zn = naming::parse_zip_name(&file_name);
+            let picked = zip::pick_executable(path, zn.as_ref().map(|z| z.provider_type.as_str()))?;
+            let naming = match zn {
+                Some(z) => Naming {
+                    provider_type: Some(z.provider_type),
+                    version: Some(z.version),
+                    os: Some(z.os),
+                    arch: Some(z.arch),
+                    address: None,
+                },
+                None => Naming {
+                    provider_type: naming::exe_provider_type(&picked.name).map(str::to_string),
+                    version: naming::exe_version(&picked.name),
+                    ..Naming::default()
+                },
+            };
+            let exe_name = picked.name.clone();
+            Ok(Artifact {
+                path: path.to_path_buf(),
+                zip: Some(ZipOrigin {
+                    path: path.to_path_buf(),
+                    file_name,
+                    entry_name: picked.name.clone(),
+                }),
+                exe_name,
+                naming,
+                source: Box::new(zip::ZipEntrySource::new(path.to_path_buf(), picked, limits)?),
+            })
+        } else {
+            Ok(Artifact {
+                path: path.to_path_buf(),
+                zip: None,
+                naming: Naming {
+                    provider_type: naming::exe_provider_type(&file_name).map(str::to_string),
+                    version: naming::exe_version(&file_name),
+                    ..Naming::default()
+                },
+                exe_name: file_name,
+                source: Box::new(FileSource {
+                    path: path.to_path_buf(),
+                }),
+            })
+        }
+    }
+}
+
+/// Lowercase hex SHA-256 of a file, streamed.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; stream::CHUNK];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(hex::encode(h.finalize()))
+}

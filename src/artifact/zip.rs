@@ -1,0 +1,167 @@
+//! Provider ZIPs: open defensively, pick the executable the way tofu does, and stream it with the
+//! decompression guarded — bounded size, bounded ratio, no temp copy.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use zip::{CompressionMethod, ZipArchive};
+
+use super::naming;
+use super::stream::ByteSource;
+use super::ArtifactError;
+
+/// Limits on what one ZIP entry may inflate to.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest uncompressed executable accepted (providers reach about 1 GB).
+    pub max_entry: u64,
+    /// Largest inflate ratio accepted once past `ratio_floor` bytes.
+    pub max_ratio: u64,
+    pub ratio_floor: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_entry: 4 << 30,
+            max_ratio: 100,
+            ratio_floor: 16 << 20,
+        }
+    }
+}
+
+/// The executable chosen inside a provider ZIP.
+#[derive(Debug, Clone)]
+pub struct PickedEntry {
+    pub index: usize,
+    pub name: String,
+    pub size: u64,
+    pub compressed_size: u64,
+}
+
+fn open_archive(path: &Path) -> Result<ZipArchive<File>, ArtifactError> {
+    let file = File::open(path).map_err(|e| ArtifactError::io(path, e))?;
+    ZipArchive::new(file).map_err(|e| ArtifactError::NotZip {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })
+}
+
+/// Pick the provider executable: the top-level file named `terraform-provider-<type>[_…|.…]`.
+/// Every entry name is checked for path traversal first; a hostile name rejects the whole ZIP.
+pub fn pick_executable(path: &Path, provider_type: Option<&str>) -> Result<PickedEntry, ArtifactError> {
+    let mut archive = open_archive(path)?;
+    let mut candidates = Vec::new();
+    let mut all = Vec::new();
+    for i in 0..archive.len() {
+        let entry = archive.by_index_raw(i).map_err(|e| ArtifactError::NotZip {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+        let name = entry.name().map(|n| n.to_string()).unwrap_or_default();
+        if entry.enclosed_name().is_none() || name.contains('\\') || name.is_empty() {
+            return Err(ArtifactError::UnsafeEntry {
+                path: path.to_path_buf(),
+                name,
+            });
+        }
+        if entry.is_dir() {
+            continue;
+        }
+        all.push(name.clone());
+        if !name.contains('/') && naming::is_provider_executable(&name, provider_type) {
+            candidates.push(PickedEntry {
+                index: i,
+                name,
+                size: entry.size(),
+                compressed_size: entry.compressed_size(),
+            });
+        }
+    }
+    match candidates.len() {
+        1 => Ok(candidates.remove(0)),
+        0 => Err(ArtifactError::NoExecutable {
+            path: path.to_path_buf(),
+            expected: match provider_type {
+                Some(t) => format!("terraform-provider-{t}[_…|.…]"),
+                None => "terraform-provider-<type>[_…|.…]".to_string(),
+            },
+            found: all,
+        }),
+        _ => Err(ArtifactError::AmbiguousExecutable {
+            path: path.to_path_buf(),
+            found: candidates.into_iter().map(|c| c.name).collect(),
+        }),
+    }
+}
+
+/// One entry of a ZIP on disk, inflated afresh for every pass.
+pub struct ZipEntrySource {
+    pub path: PathBuf,
+    pub entry: PickedEntry,
+    pub limits: Limits,
+}
+
+impl ZipEntrySource {
+    pub fn new(path: PathBuf, entry: PickedEntry, limits: Limits) -> Result<Self, ArtifactError> {
+        if entry.size > limits.max_entry {
+            return Err(ArtifactError::TooLarge {
+                name: entry.name.clone(),
+                size: entry.size,
+                limit: limits.max_entry,
+            });
+        }
+        Ok(ZipEntrySource { path, entry, limits })
+    }
+}
+
+/// Counts inflated bytes and stops a decompression bomb before it costs anything.
+struct Guard<R> {
+    inner: R,
+    read: u64,
+    compressed: u64,
+    limits: Limits,
+    name: String,
+}
+
+impl<R: Read> Read for Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        let ratio_exceeded = self.read > self.limits.ratio_floor
+            && self.read / self.compressed.max(1) > self.limits.max_ratio;
+        if self.read > self.limits.max_entry || ratio_exceeded {
+            return Err(io::Error::other(ArtifactError::Bomb {
+                name: self.name.clone(),
+                read: self.read,
+                compressed: self.compressed,
+            }));
+        }
+        Ok(n)
+    }
+}
+
+impl ByteSource for ZipEntrySource {
+    fn with_reader(&self, f: &mut dyn FnMut(&mut dyn Read) -> io::Result<()>) -> io::Result<()> {
+        let mut archive = open_archive(&self.path).map_err(io::Error::other)?;
+        let entry = archive.by_index(self.entry.index).map_err(io::Error::other)?;
+        match entry.compression() {
+            CompressionMethod::Stored | CompressionMethod::Deflated => {}
+            m => {
+                return Err(io::Error::other(ArtifactError::Compression {
+                    name: self.entry.name.clone(),
+                    method: format!("{m:?}"),
+                }));
+            }
+        }
+        let mut guard = Guard {
+            inner: entry,
+            read: 0,
+            compressed: self.entry.compressed_size,
+            limits: self.limits,
+            name: self.entry.name.clone(),
+        };
+        f(&mut guard)
+    }
+}
