@@ -42,7 +42,8 @@ impl BuildInfo {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The text `go version -m FILE` prints, without its first `FILE: goversion` line.
+    /// The text `go version -m FILE` prints, without its first `FILE: goversion` line (and
+    /// without the blank line Go 1.19 adds after each `=>` line).
     pub fn go_version_m(&self) -> String {
         let mut out = String::new();
         if !self.path.is_empty() {
@@ -52,14 +53,13 @@ impl BuildInfo {
             let _ = write!(out, "\t{word}\t{}\t{}", m.path, m.version);
             match &m.replace {
                 None => {
-                    let _ = write!(out, "\t{}", m.sum);
+                    let _ = writeln!(out, "\t{}", m.sum);
                 }
                 Some(r) => {
                     out.push('\n');
                     module(out, "=>", r);
                 }
             }
-            out.push('\n');
         }
         if self.main != GoModule::default() {
             module(&mut out, "mod", &self.main);

@@ -1,0 +1,114 @@
+//! The command line: clap definitions, logging set-up and exit codes
+//! (0 success, 1 policy violated, 2 error — never a panic on bad input).
+
+mod buildinfo;
+mod sbom;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::report::SbomFormat;
+
+/// Supply-chain scanner for OpenTofu/Terraform providers.
+#[derive(Debug, Parser)]
+#[command(name = "provguard", version, about, long_about = None)]
+pub struct Cli {
+    /// Only print errors on stderr.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More diagnostics on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate an SBOM for provider ZIPs, executables or directories (dist/ or filesystem mirrors).
+    Sbom(SbomArgs),
+    /// Print an executable's Go buildinfo exactly as `go version -m` does.
+    Buildinfo(BuildinfoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// Provider ZIPs, executables, or directories to walk.
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<PathBuf>,
+    /// Output format.
+    #[arg(short, long, value_enum, default_value = "cyclonedx")]
+    pub format: SbomFormat,
+    /// Write the document to FILE (atomically) instead of stdout.
+    #[arg(short, long, value_name = "FILE", conflicts_with = "output_dir")]
+    pub output: Option<PathBuf>,
+    /// Write one document per artifact into DIR, named after the artifact.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Byte-identical output for identical input (also implied by SOURCE_DATE_EPOCH).
+    #[arg(long)]
+    pub deterministic: bool,
+    /// Refuse ZIP entries that inflate beyond this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
+    pub max_entry_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildinfoArgs {
+    /// Executables or provider ZIPs.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}
+
+fn init_logging(cli: &Cli) {
+    let level = if cli.quiet {
+        tracing::Level::ERROR
+    } else {
+        match cli.verbose {
+            0 => tracing::Level::WARN,
+            1 => tracing::Level::INFO,
+            2 => tracing::Level::DEBUG,
+            _ => tracing::Level::TRACE,
+        }
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
+
+/// Parse arguments, run, and turn the outcome into an exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    init_logging(&cli);
+    let result = match &cli.command {
+        Command::Sbom(a) => sbom::run(a),
+        Command::Buildinfo(a) => buildinfo::run(a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A reader that closed stdout early (`provguard … | head`) is not an error.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,79 @@
+//! `provguard sbom`: inventory every target, then write one document per artifact.
+
+use std::io::Write;
+
+use anyhow::{Result, bail};
+
+use super::SbomArgs;
+use crate::artifact::zip::Limits;
+use crate::inventory::Inventory;
+use crate::report::{self, RenderOptions, SbomFormat, output::write_atomic};
+use crate::{pipeline, source};
+
+pub fn run(args: &SbomArgs) -> Result<u8> {
+    let targets = source::resolve(&args.targets)?;
+    let limits = Limits {
+        max_entry: args.max_entry_size,
+        ..Limits::default()
+    };
+    // All or nothing: every target is read before anything is written.
+    let mut inventories: Vec<Inventory> = Vec::new();
+    let mut failures = Vec::new();
+    for t in &targets {
+        match pipeline::inventories(t, limits) {
+            Ok(inv) => inventories.extend(inv),
+            Err(e) => failures.push(format!("{e:#}")),
+        }
+    }
+    match failures.len() {
+        0 => {}
+        1 => bail!("{}", failures[0]),
+        n => bail!("{n} targets failed, nothing written:\n  {}", failures.join("\n  ")),
+    }
+    for inv in &inventories {
+        tracing::info!(
+            "{}: {} modules from {}, main version from {}",
+            inv.subject.label,
+            inv.modules.len(),
+            inv.origin.as_str(),
+            inv.main_version_source.as_str()
+        );
+    }
+    let opts = RenderOptions::from_env(args.deterministic);
+    if let Some(dir) = &args.output_dir {
+        std::fs::create_dir_all(dir)?;
+        let mut used = std::collections::BTreeSet::new();
+        for inv in &inventories {
+            let stem = inv.output_stem();
+            let mut name = format!("{stem}.{}", args.format.extension());
+            let mut n = 1;
+            while !used.insert(name.clone()) {
+                n += 1;
+                name = format!("{stem}-{n}.{}", args.format.extension());
+            }
+            write_atomic(&dir.join(&name), &report::render(inv, args.format, &opts))?;
+            eprintln!("wrote {}", dir.join(&name).display());
+        }
+        return Ok(0);
+    }
+    let body = if inventories.len() == 1 {
+        report::render(&inventories[0], args.format, &opts)
+    } else if args.format == SbomFormat::Table {
+        inventories
+            .iter()
+            .flat_map(|i| report::render(i, args.format, &opts))
+            .collect()
+    } else {
+        let names: Vec<String> = inventories.iter().map(|i| i.output_stem()).collect();
+        bail!(
+            "{} artifacts found ({}): one SBOM each; pass --output-dir DIR to write them all",
+            inventories.len(),
+            names.join(", ")
+        );
+    };
+    match &args.output {
+        Some(path) => write_atomic(path, &body)?,
+        None => std::io::stdout().lock().write_all(&body)?,
+    }
+    Ok(0)
+}
