@@ -31,7 +31,7 @@ pub fn render(inv: &Inventory) -> String {
         out.push_str(&format!("  {k:<18} {v}\n"));
     }
     let mut t = Table::new();
-    t.load_style(presets::UTF8_FULL);
+    t.load_style(presets::UTF8_FULL_CONDENSED);
     t.set_header(vec!["Module", "Version", "Replaced by", "go.sum"]);
     for m in &inv.modules {
         t.add_row(vec![
