@@ -1,0 +1,164 @@
+//! One harness for the integration tests: the provguard binary, real Go builds (cached by their
+//! inputs under `target/go-fixtures`), official-schema validation with local `$ref`s, the real
+//! Trivy builds fetched by `.ci/fetch-trivy.sh`, and small ZIP helpers.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn provguard() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_provguard"))
+}
+
+pub fn sample_zip(plat: &str) -> PathBuf {
+    repo().join(format!("samples/dist/terraform-provider-demo_1.2.3_{plat}.zip"))
+}
+
+/// In CI every tool must be there; on a laptop a missing one skips the test with a reason.
+pub fn missing(what: &str) -> bool {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} is required in CI (.ci/run installs it)");
+    }
+    eprintln!("SKIPPED: {what} is not available here");
+    true
+}
+
+pub fn have_go() -> bool {
+    Command::new("go").arg("version").output().is_ok_and(|o| o.status.success())
+}
+
+/// Build `tests/fixtures/<fixture>` for GOOS/GOARCH with extra `go build` flags; cached by inputs.
+pub fn go_build(fixture: &str, goos: &str, goarch: &str, flags: &[&str], env: &[(&str, &str)]) -> PathBuf {
+    let src = repo().join("tests/fixtures").join(fixture);
+    let mut h = Sha256::new();
+    for f in walk(&src) {
+        h.update(f.strip_prefix(&src).unwrap().to_string_lossy().as_bytes());
+        h.update(std::fs::read(&f).unwrap());
+    }
+    h.update(format!("{goos}/{goarch}/{flags:?}/{env:?}").as_bytes());
+    let key = hex::encode(&h.finalize()[..8]);
+    let target = repo().join("target");
+    let out = target.join("go-fixtures").join(&key).join(format!("{fixture}-{goos}-{goarch}"));
+    if out.exists() {
+        return out;
+    }
+    let tmp_src = tempfile::tempdir().unwrap();
+    copy_dir(&src, tmp_src.path());
+    let tmp_out = out.with_extension("tmp");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let mut cmd = Command::new("go");
+    cmd.current_dir(tmp_src.path())
+        .args(["build", "-buildvcs=false", "-o"])
+        .arg(&tmp_out)
+        .args(flags)
+        .arg(".")
+        .env("GOOS", goos)
+        .env("GOARCH", goarch)
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("CGO_ENABLED", "0")
+        .env("GOCACHE", target.join("go-cache"))
+        .env("GOPATH", target.join("go-path"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let o = cmd.output().expect("run go build");
+    assert!(o.status.success(), "go build {goos}/{goarch} {flags:?}: {}", String::from_utf8_lossy(&o.stderr));
+    std::fs::rename(&tmp_out, &out).unwrap();
+    out
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut v = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            v.extend(walk(&p));
+        } else {
+            v.push(p);
+        }
+    }
+    v
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for f in walk(from) {
+        let dest = to.join(f.strip_prefix(from).unwrap());
+        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
+        std::fs::copy(&f, &dest).unwrap();
+    }
+}
+
+/// Write a ZIP with `(name, bytes)` entries, deflated, mode 0755.
+pub fn write_zip(path: &Path, entries: &[(&str, &[u8])]) {
+    let f = std::fs::File::create(path).unwrap();
+    let mut z = zip::ZipWriter::new(f);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .unix_permissions(0o755);
+    for (name, data) in entries {
+        z.start_file(*name, opts).unwrap();
+        z.write_all(data).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+/// Serves the vendored schemas for the `$ref`s the CycloneDX schemas make (no network).
+struct LocalSchemas;
+
+impl jsonschema::Retrieve for LocalSchemas {
+    fn retrieve(
+        &self,
+        uri: &jsonschema::Uri<String>,
+    ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        let name = uri.as_str().rsplit('/').next().unwrap_or_default().to_string();
+        let path = repo().join("tests/fixtures/schemas").join(&name);
+        Ok(serde_json::from_slice(&std::fs::read(&path).map_err(|e| format!("{name}: {e}"))?)?)
+    }
+}
+
+/// Validate `doc` against `tests/fixtures/schemas/<schema>`; returns the error messages.
+pub fn schema_errors(schema: &str, doc: &Value) -> Vec<String> {
+    let s: Value =
+        serde_json::from_slice(&std::fs::read(repo().join("tests/fixtures/schemas").join(schema)).unwrap()).unwrap();
+    let v = jsonschema::options()
+        .with_retriever(LocalSchemas)
+        .build(&s)
+        .expect("schema compiles");
+    v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+}
+
+/// The real Trivy build for `version` ("0.44.1" or "0.76.0"), if fetched.
+pub fn trivy(version: &str) -> Option<PathBuf> {
+    let p = repo().join("tests/.cache").join(format!("trivy-{version}")).join("trivy");
+    if p.exists() {
+        Some(p)
+    } else {
+        missing(&format!("Trivy {version} (run .ci/fetch-trivy.sh)"));
+        None
+    }
+}
+
+/// Build the Trivy test DB from `tests/fixtures/trivy/dbgen` into a fresh cache dir (Go needed).
+pub fn trivy_cache_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new("sh")
+        .arg(repo().join("tests/fixtures/trivy/dbgen/build.sh"))
+        .arg(dir.path())
+        .arg(repo().join("tests/fixtures/trivy/dbgen/advisories.json"))
+        .env("GOCACHE", repo().join("target/go-cache"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "dbgen: {}", String::from_utf8_lossy(&o.stderr));
+    dir
+}
