@@ -1,0 +1,202 @@
+//! Hostile and broken inputs: each gets its own clear message and exit code 2, never a panic,
+//! and never an output file (not even a partial one).
+
+mod support;
+
+use std::io::Write;
+use std::path::Path;
+
+use support::*;
+
+/// Run `provguard sbom TARGET --output out.json`; return stderr after checking exit 2 and no file.
+fn fails(target: &Path) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.json");
+    let o = provguard().arg("sbom").arg(target).arg("--output").arg(&out).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(2), "exit code for {}: {stderr}", target.display());
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!out.exists(), "no output file after an error");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(leftovers.is_empty(), "no temp files left: {leftovers:?}");
+    stderr
+}
+
+fn expect(target: &Path, needle: &str) {
+    let e = fails(target);
+    assert!(e.contains(needle), "expected {needle:?} in: {e}");
+}
+
+fn sample_exe() -> Vec<u8> {
+    let mut a = zip::ZipArchive::new(std::fs::File::open(sample_zip("linux_amd64")).unwrap()).unwrap();
+    let mut e = a.by_index(0).unwrap();
+    let mut v = Vec::new();
+    std::io::copy(&mut e, &mut v).unwrap();
+    v
+}
+
+#[test]
+fn truncated_zip() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    let bytes = std::fs::read(sample_zip("linux_amd64")).unwrap();
+    std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
+    expect(&p, "is not a readable ZIP archive");
+}
+
+#[test]
+fn zip_without_executable_names_what_it_found() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    write_zip(&p, &[("README.md", b"hi"), ("LICENSE", b"x")]);
+    let e = fails(&p);
+    assert!(e.contains("holds no provider executable named terraform-provider-demo"), "{e}");
+    assert!(e.contains("README.md, LICENSE"), "{e}");
+}
+
+#[test]
+fn zip_with_two_executables_is_ambiguous() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    let exe = sample_exe();
+    write_zip(&p, &[("terraform-provider-demo_v1.2.3", &exe), ("terraform-provider-demo_v1.2.4", &exe)]);
+    let e = fails(&p);
+    assert!(e.contains("several provider executables"), "{e}");
+    assert!(e.contains("terraform-provider-demo_v1.2.3, terraform-provider-demo_v1.2.4"), "{e}");
+}
+
+#[test]
+fn zip_slip_entry_rejects_the_archive() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    write_zip(&p, &[("terraform-provider-demo_v1.2.3", b"\x7fELF"), ("../../etc/evil", b"x")]);
+    expect(&p, "unsafe entry name \"../../etc/evil\"");
+}
+
+#[test]
+fn decompression_bomb_is_stopped() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    let zeros = vec![0u8; 64 << 20];
+    write_zip(&p, &[("terraform-provider-demo_v1.2.3", &zeros)]);
+    assert!(std::fs::metadata(&p).unwrap().len() < 1 << 20);
+    expect(&p, "looks like a decompression bomb");
+}
+
+#[test]
+fn entry_over_the_size_limit_is_refused() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o.json");
+    let o = provguard()
+        .args(["sbom", "--max-entry-size", "1000"])
+        .arg(sample_zip("linux_amd64"))
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("over the 1000-byte limit"));
+    assert!(!out.exists());
+}
+
+#[test]
+fn non_go_elf() {
+    expect(Path::new("/bin/true"), "not a Go binary: this ELF executable");
+}
+
+#[test]
+fn empty_file() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("terraform-provider-demo");
+    std::fs::write(&p, b"").unwrap();
+    expect(&p, "the file is empty");
+}
+
+#[test]
+fn not_an_executable_at_all() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("terraform-provider-demo");
+    std::fs::write(&p, b"#!/bin/sh\necho hi\n").unwrap();
+    expect(&p, "not an executable: the file starts with bytes 23 21 2f 62");
+}
+
+#[test]
+fn flipped_elf_class_byte_is_a_corrupt_header() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("terraform-provider-demo");
+    let mut b = sample_exe();
+    b[4] = 0x7;
+    std::fs::write(&p, b).unwrap();
+    expect(&p, "corrupt ELF header: invalid class byte 0x07");
+}
+
+#[test]
+fn flipped_bytes_after_buildinfo_magic_are_corrupt_buildinfo() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("terraform-provider-demo");
+    let mut b = sample_exe();
+    let at = memchr::memmem::find(&b, b"\xff Go buildinf:").unwrap();
+    b[at + 15] = 0; // clear the inline-format flag: the header now reads as pointers
+    b[at + 16..at + 32].fill(0xee);
+    std::fs::write(&p, b).unwrap();
+    expect(&p, "corrupt Go buildinfo");
+}
+
+#[test]
+fn go_binary_with_buildinfo_wiped() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("terraform-provider-demo");
+    let mut b = sample_exe();
+    let at = memchr::memmem::find(&b, b"\xff Go buildinf:").unwrap();
+    b[at..at + 14].fill(0);
+    std::fs::write(&p, b).unwrap();
+    expect(&p, "Go binary without buildinfo");
+}
+
+/// UPX is not packaged for this Debian, so this builds what UPX output looks like to a reader:
+/// the original ELF header, the `UPX!` pack header, then the program compressed (buildinfo no
+/// longer visible). The real UPX-packed Trivy 0.44.1 build is checked below when fetched.
+#[test]
+fn upx_packed_synthetic() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path().join("terraform-provider-demo");
+    let exe = sample_exe();
+    let mut packed = exe[..0x200].to_vec();
+    packed.extend_from_slice(b"\0\0\0\0UPX!\x0d\x0a\x0e\x16");
+    let mut enc = deflated(&exe);
+    packed.append(&mut enc);
+    std::fs::write(&p, packed).unwrap();
+    expect(&p, "UPX-packed executable");
+}
+
+/// `data` deflated (inside a one-entry ZIP), so no byte pattern of the original survives.
+fn deflated(data: &[u8]) -> Vec<u8> {
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut z = zip::ZipWriter::new(&mut buf);
+        z.start_file("x", zip::write::SimpleFileOptions::default()).unwrap();
+        z.write_all(data).unwrap();
+        z.finish().unwrap();
+    }
+    buf.into_inner()
+}
+
+#[test]
+fn upx_packed_real_trivy_0_44_1() {
+    let Some(t) = trivy("0.44.1") else { return };
+    expect(&t, "UPX-packed executable");
+}
+
+#[test]
+fn batch_with_one_bad_target_writes_nothing() {
+    let d = tempfile::tempdir().unwrap();
+    let dist = d.path().join("dist");
+    std::fs::create_dir(&dist).unwrap();
+    std::fs::copy(sample_zip("linux_amd64"), dist.join("terraform-provider-demo_1.2.3_linux_amd64.zip")).unwrap();
+    write_zip(&dist.join("terraform-provider-demo_1.2.3_linux_arm64.zip"), &[("README.md", b"x")]);
+    let out = d.path().join("out");
+    let o = provguard().arg("sbom").arg(&dist).arg("--output-dir").arg(&out).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("linux_arm64.zip holds no provider executable"));
+    assert!(!out.exists(), "all or nothing");
+}
