@@ -14,12 +14,14 @@ pub fn inventories(target: &Target, limits: Limits) -> Result<Vec<Inventory>> {
     let label = art.label();
     let zip_path = art.zip.as_ref().map(|z| z.path.clone());
     let (exe, zip_sha) = std::thread::scope(|s| {
-        let zip_hash = zip_path.as_ref().map(|p| s.spawn(move || artifact::sha256_file(p)));
+        let zip_hash = zip_path
+            .as_ref()
+            .map(|p| s.spawn(move || artifact::sha256_file(p)));
         let exe = gobin::read(art.source.as_ref());
         let zip_sha = zip_hash.map(|h| h.join().expect("hash thread does not panic"));
         (exe, zip_sha)
     });
-    let exe = exe.with_context(|| format!("{label}"))?;
+    let exe = exe.with_context(|| label.clone())?;
     let zip_sha = zip_sha
         .transpose()
         .with_context(|| format!("cannot hash {}", target.path.display()))?;

@@ -12,9 +12,20 @@ use support::*;
 fn fails(target: &Path) -> String {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.json");
-    let o = provguard().arg("sbom").arg(target).arg("--output").arg(&out).output().unwrap();
+    let o = provguard()
+        .arg("sbom")
+        .arg(target)
+        .arg("--output")
+        .arg(&out)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert_eq!(o.status.code(), Some(2), "exit code for {}: {stderr}", target.display());
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "exit code for {}: {stderr}",
+        target.display()
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!out.exists(), "no output file after an error");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
@@ -28,7 +39,8 @@ fn expect(target: &Path, needle: &str) {
 }
 
 fn sample_exe() -> Vec<u8> {
-    let mut a = zip::ZipArchive::new(std::fs::File::open(sample_zip("linux_amd64")).unwrap()).unwrap();
+    let mut a =
+        zip::ZipArchive::new(std::fs::File::open(sample_zip("linux_amd64")).unwrap()).unwrap();
     let mut e = a.by_index(0).unwrap();
     let mut v = Vec::new();
     std::io::copy(&mut e, &mut v).unwrap();
@@ -38,7 +50,9 @@ fn sample_exe() -> Vec<u8> {
 #[test]
 fn truncated_zip() {
     let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    let p = d
+        .path()
+        .join("terraform-provider-demo_1.2.3_linux_amd64.zip");
     let bytes = std::fs::read(sample_zip("linux_amd64")).unwrap();
     std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
     expect(&p, "is not a readable ZIP archive");
@@ -47,36 +61,62 @@ fn truncated_zip() {
 #[test]
 fn zip_without_executable_names_what_it_found() {
     let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    let p = d
+        .path()
+        .join("terraform-provider-demo_1.2.3_linux_amd64.zip");
     write_zip(&p, &[("README.md", b"hi"), ("LICENSE", b"x")]);
     let e = fails(&p);
-    assert!(e.contains("holds no provider executable named terraform-provider-demo"), "{e}");
+    assert!(
+        e.contains("holds no provider executable named terraform-provider-demo"),
+        "{e}"
+    );
     assert!(e.contains("README.md, LICENSE"), "{e}");
 }
 
 #[test]
 fn zip_with_two_executables_is_ambiguous() {
     let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    let p = d
+        .path()
+        .join("terraform-provider-demo_1.2.3_linux_amd64.zip");
     let exe = sample_exe();
-    write_zip(&p, &[("terraform-provider-demo_v1.2.3", &exe), ("terraform-provider-demo_v1.2.4", &exe)]);
+    write_zip(
+        &p,
+        &[
+            ("terraform-provider-demo_v1.2.3", &exe),
+            ("terraform-provider-demo_v1.2.4", &exe),
+        ],
+    );
     let e = fails(&p);
     assert!(e.contains("several provider executables"), "{e}");
-    assert!(e.contains("terraform-provider-demo_v1.2.3, terraform-provider-demo_v1.2.4"), "{e}");
+    assert!(
+        e.contains("terraform-provider-demo_v1.2.3, terraform-provider-demo_v1.2.4"),
+        "{e}"
+    );
 }
 
 #[test]
 fn zip_slip_entry_rejects_the_archive() {
     let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("terraform-provider-demo_1.2.3_linux_amd64.zip");
-    write_zip(&p, &[("terraform-provider-demo_v1.2.3", b"\x7fELF"), ("../../etc/evil", b"x")]);
+    let p = d
+        .path()
+        .join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    write_zip(
+        &p,
+        &[
+            ("terraform-provider-demo_v1.2.3", b"\x7fELF"),
+            ("../../etc/evil", b"x"),
+        ],
+    );
     expect(&p, "unsafe entry name \"../../etc/evil\"");
 }
 
 #[test]
 fn decompression_bomb_is_stopped() {
     let d = tempfile::tempdir().unwrap();
-    let p = d.path().join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    let p = d
+        .path()
+        .join("terraform-provider-demo_1.2.3_linux_amd64.zip");
     let zeros = vec![0u8; 64 << 20];
     write_zip(&p, &[("terraform-provider-demo_v1.2.3", &zeros)]);
     assert!(std::fs::metadata(&p).unwrap().len() < 1 << 20);
@@ -101,7 +141,10 @@ fn entry_over_the_size_limit_is_refused() {
 
 #[test]
 fn non_go_elf() {
-    expect(Path::new("/bin/true"), "not a Go binary: this ELF executable");
+    expect(
+        Path::new("/bin/true"),
+        "not a Go binary: this ELF executable",
+    );
 }
 
 #[test]
@@ -117,7 +160,10 @@ fn not_an_executable_at_all() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("terraform-provider-demo");
     std::fs::write(&p, b"#!/bin/sh\necho hi\n").unwrap();
-    expect(&p, "not an executable: the file starts with bytes 23 21 2f 62");
+    expect(
+        &p,
+        "not an executable: the file starts with bytes 23 21 2f 62",
+    );
 }
 
 #[test]
@@ -174,7 +220,8 @@ fn deflated(data: &[u8]) -> Vec<u8> {
     let mut buf = std::io::Cursor::new(Vec::new());
     {
         let mut z = zip::ZipWriter::new(&mut buf);
-        z.start_file("x", zip::write::SimpleFileOptions::default()).unwrap();
+        z.start_file("x", zip::write::SimpleFileOptions::default())
+            .unwrap();
         z.write_all(data).unwrap();
         z.finish().unwrap();
     }
@@ -192,11 +239,26 @@ fn batch_with_one_bad_target_writes_nothing() {
     let d = tempfile::tempdir().unwrap();
     let dist = d.path().join("dist");
     std::fs::create_dir(&dist).unwrap();
-    std::fs::copy(sample_zip("linux_amd64"), dist.join("terraform-provider-demo_1.2.3_linux_amd64.zip")).unwrap();
-    write_zip(&dist.join("terraform-provider-demo_1.2.3_linux_arm64.zip"), &[("README.md", b"x")]);
+    std::fs::copy(
+        sample_zip("linux_amd64"),
+        dist.join("terraform-provider-demo_1.2.3_linux_amd64.zip"),
+    )
+    .unwrap();
+    write_zip(
+        &dist.join("terraform-provider-demo_1.2.3_linux_arm64.zip"),
+        &[("README.md", b"x")],
+    );
     let out = d.path().join("out");
-    let o = provguard().arg("sbom").arg(&dist).arg("--output-dir").arg(&out).output().unwrap();
+    let o = provguard()
+        .arg("sbom")
+        .arg(&dist)
+        .arg("--output-dir")
+        .arg(&out)
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("linux_arm64.zip holds no provider executable"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("linux_arm64.zip holds no provider executable")
+    );
     assert!(!out.exists(), "all or nothing");
 }

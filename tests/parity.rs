@@ -11,7 +11,11 @@ use support::*;
 
 /// `go version -m` output without the blank lines Go 1.19 prints after `=>` lines.
 fn go_version_m(bin: &Path) -> String {
-    let o = Command::new("go").args(["version", "-m"]).arg(bin).output().unwrap();
+    let o = Command::new("go")
+        .args(["version", "-m"])
+        .arg(bin)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     String::from_utf8(o.stdout)
         .unwrap()
@@ -29,7 +33,11 @@ fn provguard_buildinfo(bin: &Path) -> String {
 
 const MATRIX: &[(&str, &str, &[&str])] = &[
     ("linux", "amd64", &[]),
-    ("linux", "amd64", &["-trimpath", "-ldflags=-s -w -X main.version=1.2.3"]),
+    (
+        "linux",
+        "amd64",
+        &["-trimpath", "-ldflags=-s -w -X main.version=1.2.3"],
+    ),
     ("linux", "amd64", &["-buildmode=pie"]),
     ("linux", "amd64", &["-ldflags=-X main.version=4.5.6"]),
     ("linux", "386", &[]),
@@ -52,7 +60,10 @@ fn buildinfo_matches_go_version_m_across_platforms_and_flags() {
         let want = go_version_m(&bin);
         let got = provguard_buildinfo(&bin);
         assert_eq!(got, want, "{goos}/{goarch} {flags:?}");
-        assert!(want.contains("\t=>\t./dep\t(devel)\t"), "fixture keeps its local replace");
+        assert!(
+            want.contains("\t=>\t./dep\t(devel)\t"),
+            "fixture keeps its local replace"
+        );
     }
 }
 
@@ -61,19 +72,50 @@ fn sbom_of_fixture_records_platform_replacement_and_ldflags_version() {
     if !have_go() && missing("go (Debian golang-go)") {
         return;
     }
-    let bin = go_build("gomod", "linux", "amd64", &["-ldflags=-X main.version=4.5.6"], &[]);
-    let o = provguard().args(["sbom", "--deterministic"]).arg(&bin).output().unwrap();
+    let bin = go_build(
+        "gomod",
+        "linux",
+        "amd64",
+        &["-ldflags=-X main.version=4.5.6"],
+        &[],
+    );
+    let o = provguard()
+        .args(["sbom", "--deterministic"])
+        .arg(&bin)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let comps = doc["components"].as_array().unwrap();
-    let main = comps.iter().find(|c| c["name"] == "example.com/fixture").unwrap();
-    assert_eq!(main["version"], "v4.5.6", "main version from -X main.version");
-    let dep = comps.iter().find(|c| c["name"] == "example.com/dep").unwrap();
-    assert!(dep.get("version").is_none(), "a local replacement has no version");
+    let main = comps
+        .iter()
+        .find(|c| c["name"] == "example.com/fixture")
+        .unwrap();
+    assert_eq!(
+        main["version"], "v4.5.6",
+        "main version from -X main.version"
+    );
+    let dep = comps
+        .iter()
+        .find(|c| c["name"] == "example.com/dep")
+        .unwrap();
+    assert!(
+        dep.get("version").is_none(),
+        "a local replacement has no version"
+    );
     let props = dep["properties"].as_array().unwrap();
-    assert!(props.iter().any(|p| p["name"] == "provguard:replacement.path" && p["value"] == "./dep"));
+    assert!(
+        props
+            .iter()
+            .any(|p| p["name"] == "provguard:replacement.path" && p["value"] == "./dep")
+    );
     let exe = &comps[0]["properties"];
-    let has = |k: &str, v: &str| exe.as_array().unwrap().iter().any(|p| p["name"] == k && p["value"] == v);
+    let has = |k: &str, v: &str| {
+        exe.as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == k && p["value"] == v)
+    };
     assert!(has("provguard:main.version.source", "ldflags"));
     assert!(has("provguard:goos", "linux") && has("provguard:build:CGO_ENABLED", "0"));
 }
@@ -135,7 +177,10 @@ fn universal_macho_every_slice_is_its_own_platform() {
     names.sort();
     assert_eq!(
         names,
-        ["terraform-provider-fixture_darwin_amd64.spdx.json", "terraform-provider-fixture_darwin_arm64.spdx.json"]
+        [
+            "terraform-provider-fixture_darwin_amd64.spdx.json",
+            "terraform-provider-fixture_darwin_arm64.spdx.json"
+        ]
     );
     // Without --output-dir, several SBOMs are refused with a hint rather than concatenated.
     let o = provguard().arg("sbom").arg(&fat).output().unwrap();
@@ -148,7 +193,12 @@ fn third_party_go_binaries_on_this_machine() {
     if !have_go() && missing("go (Debian golang-go)") {
         return;
     }
-    let candidates = ["/usr/local/bin/terraform", "/usr/local/bin/tofu", "/usr/bin/go", "/usr/lib/go/bin/gofmt"];
+    let candidates = [
+        "/usr/local/bin/terraform",
+        "/usr/local/bin/tofu",
+        "/usr/bin/go",
+        "/usr/lib/go/bin/gofmt",
+    ];
     let mut checked = 0;
     for c in candidates {
         let p = Path::new(c);

@@ -7,7 +7,12 @@ use serde_json::Value;
 use support::*;
 
 fn sbom(args: &[&str], target: &std::path::Path) -> Vec<u8> {
-    let o = provguard().arg("sbom").args(args).arg(target).output().unwrap();
+    let o = provguard()
+        .arg("sbom")
+        .args(args)
+        .arg(target)
+        .output()
+        .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     o.stdout
 }
@@ -44,20 +49,33 @@ fn cyclonedx_has_the_shape_trivy_reads() {
     let z = sample_zip("linux_amd64");
     let doc = json(&sbom(&[], &z));
     assert_eq!(doc["specVersion"], "1.5");
-    assert!(doc["metadata"]["tools"].is_array(), "legacy tools array for Trivy 0.44");
+    assert!(
+        doc["metadata"]["tools"].is_array(),
+        "legacy tools array for Trivy 0.44"
+    );
     let root = &doc["metadata"]["component"];
     assert_eq!(root["name"], "terraform-provider-demo");
     assert_eq!(root["version"], "1.2.3");
     let zh = artifact_sha256(&z);
     assert_eq!(root["hashes"][0]["content"], zh.as_str());
     let lock = std::fs::read_to_string(repo().join("samples/infra/.terraform.lock.hcl")).unwrap();
-    assert!(lock.contains(&format!("zh:{zh}")), "the ZIP hash is the lock file's zh:");
+    assert!(
+        lock.contains(&format!("zh:{zh}")),
+        "the ZIP hash is the lock file's zh:"
+    );
     let comps = doc["components"].as_array().unwrap();
     for c in comps.iter().skip(1) {
         assert!(c.get("group").is_none());
         assert!(c.get("components").is_none(), "flat components only");
         let purl = c["purl"].as_str().unwrap();
-        assert_eq!(purl, format!("pkg:golang/{}@{}", c["name"].as_str().unwrap(), c["version"].as_str().unwrap()));
+        assert_eq!(
+            purl,
+            format!(
+                "pkg:golang/{}@{}",
+                c["name"].as_str().unwrap(),
+                c["version"].as_str().unwrap()
+            )
+        );
         assert_eq!(c["bom-ref"], c["purl"]);
     }
     let names: Vec<&str> = comps.iter().map(|c| c["name"].as_str().unwrap()).collect();
@@ -75,20 +93,34 @@ fn cyclonedx_has_the_shape_trivy_reads() {
         ]
     );
     assert_eq!(comps[7]["purl"], "pkg:golang/stdlib@v1.19.8");
-    assert_eq!(comps[1]["version"], "v1.2.3", "main version from the ZIP name");
+    assert_eq!(
+        comps[1]["version"], "v1.2.3",
+        "main version from the ZIP name"
+    );
     let deps = doc["dependencies"].as_array().unwrap();
     assert_eq!(deps[0]["dependsOn"][0], "executable");
-    assert_eq!(deps[1]["dependsOn"][0], "pkg:golang/github.com/example/terraform-provider-demo@v1.2.3");
+    assert_eq!(
+        deps[1]["dependsOn"][0],
+        "pkg:golang/github.com/example/terraform-provider-demo@v1.2.3"
+    );
     assert_eq!(deps[2]["dependsOn"].as_array().unwrap().len(), 6);
     let props = comps[0]["properties"].as_array().unwrap();
-    let prop = |k: &str| props.iter().find(|p| p["name"] == k).map(|p| p["value"].clone());
+    let prop = |k: &str| {
+        props
+            .iter()
+            .find(|p| p["name"] == k)
+            .map(|p| p["value"].clone())
+    };
     assert_eq!(prop("aquasecurity:trivy:Type").unwrap(), "gobinary");
     assert_eq!(prop("provguard:main.version.source").unwrap(), "file-name");
     assert_eq!(prop("provguard:build:-trimpath").unwrap(), "true");
     assert_eq!(prop("provguard:go.version").unwrap(), "go1.19.8");
     let crypto = &comps[4]["properties"][0];
     assert_eq!(crypto["name"], "provguard:h1");
-    assert_eq!(crypto["value"], "h1:StUBw2BmD3BiqUfzRHDog/6fTnek48R7BCmUoaSZKr8=");
+    assert_eq!(
+        crypto["value"],
+        "h1:StUBw2BmD3BiqUfzRHDog/6fTnek48R7BCmUoaSZKr8="
+    );
 }
 
 fn artifact_sha256(p: &std::path::Path) -> String {
@@ -113,13 +145,19 @@ fn spdx_relationships_are_the_ones_both_trivy_generations_walk() {
     for p in &pkgs[1..] {
         assert_eq!(p["externalRefs"][0]["referenceCategory"], "PACKAGE-MANAGER");
     }
-    assert!(pkgs.iter().any(|p| p["name"] == "github.com/BurntSushi/toml"));
+    assert!(
+        pkgs.iter()
+            .any(|p| p["name"] == "github.com/BurntSushi/toml")
+    );
 }
 
 #[test]
 fn deterministic_output_is_byte_identical_and_matches_snapshots() {
     let z = sample_zip("linux_amd64");
-    for (fmt, snap) in [("cyclonedx", "demo_linux_amd64.cdx.json"), ("spdx", "demo_linux_amd64.spdx.json")] {
+    for (fmt, snap) in [
+        ("cyclonedx", "demo_linux_amd64.cdx.json"),
+        ("spdx", "demo_linux_amd64.spdx.json"),
+    ] {
         let a = sbom(&["--deterministic", "--format", fmt], &z);
         let b = sbom(&["--deterministic", "--format", fmt], &z);
         assert_eq!(a, b, "{fmt}: two runs differ");
@@ -129,7 +167,11 @@ fn deterministic_output_is_byte_identical_and_matches_snapshots() {
             std::fs::write(&path, &a).unwrap();
         }
         let want = std::fs::read(&path).expect("snapshot exists (UPDATE_SNAPSHOTS=1 to write)");
-        assert_eq!(String::from_utf8_lossy(&a), String::from_utf8_lossy(&want), "{fmt} snapshot");
+        assert_eq!(
+            String::from_utf8_lossy(&a),
+            String::from_utf8_lossy(&want),
+            "{fmt} snapshot"
+        );
     }
     // Not deterministic: fresh serials.
     let a = json(&sbom(&[], &z));
@@ -141,7 +183,12 @@ fn deterministic_output_is_byte_identical_and_matches_snapshots() {
 fn source_date_epoch_sets_the_timestamp_and_determinism() {
     let z = sample_zip("linux_amd64");
     let run = || {
-        let o = provguard().arg("sbom").arg(&z).env("SOURCE_DATE_EPOCH", "1717200000").output().unwrap();
+        let o = provguard()
+            .arg("sbom")
+            .arg(&z)
+            .env("SOURCE_DATE_EPOCH", "1717200000")
+            .output()
+            .unwrap();
         assert!(o.status.success());
         o.stdout
     };
@@ -162,20 +209,38 @@ fn directory_targets_write_one_sbom_per_artifact() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for plat in ["linux_amd64", "darwin_arm64", "windows_amd64"] {
-        let doc = json(&std::fs::read(out.join(format!("terraform-provider-demo_1.2.3_{plat}.cdx.json"))).unwrap());
+        let doc = json(
+            &std::fs::read(out.join(format!("terraform-provider-demo_1.2.3_{plat}.cdx.json")))
+                .unwrap(),
+        );
         assert_eq!(doc["specVersion"], "1.6");
-        let props = doc["metadata"]["component"]["properties"].as_array().unwrap();
-        assert!(props.iter().any(|p| p["name"] == "provguard:platform" && p["value"] == plat));
+        let props = doc["metadata"]["component"]["properties"]
+            .as_array()
+            .unwrap();
+        assert!(
+            props
+                .iter()
+                .any(|p| p["name"] == "provguard:platform" && p["value"] == plat)
+        );
     }
     // A filesystem mirror (packed layout) records the provider address.
     let mirror = d.path().join("mirror/registry.opentofu.org/example/demo");
     std::fs::create_dir_all(&mirror).unwrap();
-    std::fs::copy(sample_zip("windows_amd64"), mirror.join("terraform-provider-demo_1.2.3_windows_amd64.zip")).unwrap();
+    std::fs::copy(
+        sample_zip("windows_amd64"),
+        mirror.join("terraform-provider-demo_1.2.3_windows_amd64.zip"),
+    )
+    .unwrap();
     let doc = json(&sbom(&[], &d.path().join("mirror")));
-    let props = doc["metadata"]["component"]["properties"].as_array().unwrap();
-    assert!(props
-        .iter()
-        .any(|p| p["name"] == "provguard:provider.address" && p["value"] == "registry.opentofu.org/example/demo"));
+    let props = doc["metadata"]["component"]["properties"]
+        .as_array()
+        .unwrap();
+    assert!(
+        props
+            .iter()
+            .any(|p| p["name"] == "provguard:provider.address"
+                && p["value"] == "registry.opentofu.org/example/demo")
+    );
 }
 
 #[test]
@@ -190,16 +255,26 @@ fn table_and_output_file() {
         .unwrap();
     assert!(o.status.success());
     let t = std::fs::read_to_string(&out).unwrap();
-    assert!(t.contains("windows_amd64") && t.contains("golang.org/x/crypto") && t.contains("v0.4.0"), "{t}");
+    assert!(
+        t.contains("windows_amd64") && t.contains("golang.org/x/crypto") && t.contains("v0.4.0"),
+        "{t}"
+    );
 }
 
 #[test]
 fn help_everywhere() {
-    for args in [&["--help"][..], &["sbom", "--help"], &["buildinfo", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["sbom", "--help"],
+        &["buildinfo", "--help"],
+    ] {
         let o = provguard().args(args).output().unwrap();
         assert!(o.status.success());
         assert!(String::from_utf8_lossy(&o.stdout).contains("Usage"));
     }
-    let o = provguard().args(["sbom", "--format", "xml", "x"]).output().unwrap();
+    let o = provguard()
+        .args(["sbom", "--format", "xml", "x"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }

@@ -21,7 +21,11 @@ fn copy_db() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     std::fs::create_dir(d.path().join("db")).unwrap();
     for f in ["trivy.db", "metadata.json"] {
-        std::fs::copy(db_template().join("db").join(f), d.path().join("db").join(f)).unwrap();
+        std::fs::copy(
+            db_template().join("db").join(f),
+            d.path().join("db").join(f),
+        )
+        .unwrap();
     }
     d
 }
@@ -33,7 +37,14 @@ fn trivy_findings(trivy: &Path, sbom: &Path) -> BTreeSet<(String, String)> {
         .arg(trivy)
         .arg("--cache-dir")
         .arg(cache.path())
-        .args(["sbom", "--skip-db-update", "--offline-scan", "-f", "json", "--list-all-pkgs"])
+        .args([
+            "sbom",
+            "--skip-db-update",
+            "--offline-scan",
+            "-f",
+            "json",
+            "--list-all-pkgs",
+        ])
         .arg(sbom)
         .env("TRIVY_SKIP_VERSION_CHECK", "true")
         .env("TRIVY_DISABLE_TELEMETRY", "true")
@@ -74,7 +85,10 @@ fn expected(mixed_case: bool) -> BTreeSet<(String, String)> {
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     if mixed_case {
-        e.insert(("PROVGUARD-TEST-0001".into(), "github.com/BurntSushi/toml".into()));
+        e.insert((
+            "PROVGUARD-TEST-0001".into(),
+            "github.com/BurntSushi/toml".into(),
+        ));
     }
     e
 }
@@ -98,12 +112,20 @@ fn check(version: &str) {
     let Some(trivy) = trivy(version) else { return };
     let d = tempfile::tempdir().unwrap();
     let cdx = write_sbom(d.path(), "cyclonedx");
-    assert_eq!(trivy_findings(&trivy, &cdx), expected(true), "Trivy {version}, CycloneDX");
+    assert_eq!(
+        trivy_findings(&trivy, &cdx),
+        expected(true),
+        "Trivy {version}, CycloneDX"
+    );
     let spdx = write_sbom(d.path(), "spdx");
     // Trivy 0.44 lowercases module names it reads from SPDX, so it cannot match the case-exact
     // advisory on github.com/BurntSushi/toml (../shared/trivy/README.md §4); CycloneDX keeps case.
     let mixed_case = version != "0.44.1";
-    assert_eq!(trivy_findings(&trivy, &spdx), expected(mixed_case), "Trivy {version}, SPDX");
+    assert_eq!(
+        trivy_findings(&trivy, &spdx),
+        expected(mixed_case),
+        "Trivy {version}, SPDX"
+    );
 }
 
 #[test]

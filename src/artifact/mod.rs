@@ -30,11 +30,21 @@ pub enum ArtifactError {
     },
     #[error("{} holds several provider executables ({}); tofu would run only the first, so provguard refuses to guess", path.display(), found.join(", "))]
     AmbiguousExecutable { path: PathBuf, found: Vec<String> },
-    #[error("ZIP entry {name} declares {size} bytes uncompressed, over the {limit}-byte limit (--max-entry-size)")]
+    #[error(
+        "ZIP entry {name} declares {size} bytes uncompressed, over the {limit}-byte limit (--max-entry-size)"
+    )]
     TooLarge { name: String, size: u64, limit: u64 },
-    #[error("ZIP entry {name} looks like a decompression bomb: {read} bytes inflated from {compressed} compressed; stopped")]
-    Bomb { name: String, read: u64, compressed: u64 },
-    #[error("ZIP entry {name} uses unsupported compression {method}; provider ZIPs use deflate or store")]
+    #[error(
+        "ZIP entry {name} looks like a decompression bomb: {read} bytes inflated from {compressed} compressed; stopped"
+    )]
+    Bomb {
+        name: String,
+        read: u64,
+        compressed: u64,
+    },
+    #[error(
+        "ZIP entry {name} uses unsupported compression {method}; provider ZIPs use deflate or store"
+    )]
     Compression { name: String, method: String },
 }
 
@@ -123,7 +133,11 @@ impl Artifact {
                 }),
                 exe_name,
                 naming,
-                source: Box::new(zip::ZipEntrySource::new(path.to_path_buf(), picked, limits)?),
+                source: Box::new(zip::ZipEntrySource::new(
+                    path.to_path_buf(),
+                    picked,
+                    limits,
+                )?),
             })
         } else {
             Ok(Artifact {

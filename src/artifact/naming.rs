@@ -47,7 +47,8 @@ pub fn exe_version(file_name: &str) -> Option<String> {
     let rest = file_name.strip_prefix("terraform-provider-")?;
     let rest = rest.strip_suffix(".exe").unwrap_or(rest);
     let (_, v) = rest.split_once("_v")?;
-    v.starts_with(|c: char| c.is_ascii_digit()).then(|| v.to_string())
+    v.starts_with(|c: char| c.is_ascii_digit())
+        .then(|| v.to_string())
 }
 
 /// tofu's rule (`cached_provider.go`, `ExecutableFile`): the file is named
@@ -75,7 +76,12 @@ mod tests {
     fn zip_names() {
         let z = parse_zip_name("terraform-provider-demo_1.2.3_linux_amd64.zip").unwrap();
         assert_eq!(
-            (z.provider_type.as_str(), z.version.as_str(), z.os.as_str(), z.arch.as_str()),
+            (
+                z.provider_type.as_str(),
+                z.version.as_str(),
+                z.os.as_str(),
+                z.arch.as_str()
+            ),
             ("demo", "1.2.3", "linux", "amd64")
         );
         let z = parse_zip_name("terraform-provider-aws_5.0.0-beta1_darwin_arm64.zip").unwrap();
@@ -87,14 +93,32 @@ mod tests {
 
     #[test]
     fn executables() {
-        assert!(is_provider_executable("terraform-provider-demo_v1.2.3", Some("demo")));
-        assert!(is_provider_executable("terraform-provider-demo.exe", Some("demo")));
-        assert!(is_provider_executable("terraform-provider-demo", Some("demo")));
-        assert!(!is_provider_executable("terraform-provider-demox", Some("demo")));
+        assert!(is_provider_executable(
+            "terraform-provider-demo_v1.2.3",
+            Some("demo")
+        ));
+        assert!(is_provider_executable(
+            "terraform-provider-demo.exe",
+            Some("demo")
+        ));
+        assert!(is_provider_executable(
+            "terraform-provider-demo",
+            Some("demo")
+        ));
+        assert!(!is_provider_executable(
+            "terraform-provider-demox",
+            Some("demo")
+        ));
         assert!(!is_provider_executable("README.md", Some("demo")));
         assert!(is_provider_executable("terraform-provider-x_v1", None));
-        assert_eq!(exe_version("terraform-provider-demo_v1.2.3.exe").as_deref(), Some("1.2.3"));
+        assert_eq!(
+            exe_version("terraform-provider-demo_v1.2.3.exe").as_deref(),
+            Some("1.2.3")
+        );
         assert_eq!(exe_version("terraform-provider-demo"), None);
-        assert_eq!(exe_provider_type("terraform-provider-demo_v1.2.3"), Some("demo"));
+        assert_eq!(
+            exe_provider_type("terraform-provider-demo_v1.2.3"),
+            Some("demo")
+        );
     }
 }

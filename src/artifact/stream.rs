@@ -144,8 +144,11 @@ mod tests {
     #[test]
     fn ranges_in_one_pass() {
         let data: Vec<u8> = (0..=255u8).cycle().take(CHUNK * 3).collect();
-        let got = capture_ranges(&mut &data[..], &[(10, 4), (CHUNK as u64 - 2, 4), (u64::MAX - 8, 4)])
-            .unwrap();
+        let got = capture_ranges(
+            &mut &data[..],
+            &[(10, 4), (CHUNK as u64 - 2, 4), (u64::MAX - 8, 4)],
+        )
+        .unwrap();
         assert_eq!(got[0], data[10..14]);
         assert_eq!(got[1], data[CHUNK - 2..CHUNK + 2]);
         assert!(got[2].is_empty());

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use zip::{CompressionMethod, ZipArchive};
 
+use super::ArtifactError;
 use super::naming;
 use super::stream::ByteSource;
-use super::ArtifactError;
 
 /// Limits on what one ZIP entry may inflate to.
 #[derive(Debug, Clone, Copy)]
@@ -50,7 +50,10 @@ fn open_archive(path: &Path) -> Result<ZipArchive<File>, ArtifactError> {
 
 /// Pick the provider executable: the top-level file named `terraform-provider-<type>[_…|.…]`.
 /// Every entry name is checked for path traversal first; a hostile name rejects the whole ZIP.
-pub fn pick_executable(path: &Path, provider_type: Option<&str>) -> Result<PickedEntry, ArtifactError> {
+pub fn pick_executable(
+    path: &Path,
+    provider_type: Option<&str>,
+) -> Result<PickedEntry, ArtifactError> {
     let mut archive = open_archive(path)?;
     let mut candidates = Vec::new();
     let mut all = Vec::new();
@@ -112,7 +115,11 @@ impl ZipEntrySource {
                 limit: limits.max_entry,
             });
         }
-        Ok(ZipEntrySource { path, entry, limits })
+        Ok(ZipEntrySource {
+            path,
+            entry,
+            limits,
+        })
     }
 }
 
@@ -145,7 +152,9 @@ impl<R: Read> Read for Guard<R> {
 impl ByteSource for ZipEntrySource {
     fn with_reader(&self, f: &mut dyn FnMut(&mut dyn Read) -> io::Result<()>) -> io::Result<()> {
         let mut archive = open_archive(&self.path).map_err(io::Error::other)?;
-        let entry = archive.by_index(self.entry.index).map_err(io::Error::other)?;
+        let entry = archive
+            .by_index(self.entry.index)
+            .map_err(io::Error::other)?;
         match entry.compression() {
             CompressionMethod::Stored | CompressionMethod::Deflated => {}
             m => {

@@ -28,7 +28,10 @@ pub fn run(args: &SbomArgs) -> Result<u8> {
     match failures.len() {
         0 => {}
         1 => bail!("{}", failures[0]),
-        n => bail!("{n} targets failed, nothing written:\n  {}", failures.join("\n  ")),
+        n => bail!(
+            "{n} targets failed, nothing written:\n  {}",
+            failures.join("\n  ")
+        ),
     }
     for inv in &inventories {
         tracing::info!(

@@ -90,7 +90,11 @@ impl Module {
             Some(r) => {
                 let local = r.path.starts_with('.') || r.path.starts_with('/');
                 Module {
-                    path: if local { m.path.clone() } else { r.path.clone() },
+                    path: if local {
+                        m.path.clone()
+                    } else {
+                        r.path.clone()
+                    },
                     version: version(&r.version),
                     sum: (!r.sum.is_empty()).then(|| r.sum.clone()),
                     replacement: Some(Replacement {
@@ -128,7 +132,10 @@ fn encode_purl_part(s: &str) -> String {
 }
 
 fn encode_purl_path(s: &str) -> String {
-    s.split('/').map(encode_purl_part).collect::<Vec<_>>().join("/")
+    s.split('/')
+        .map(encode_purl_part)
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// One executable image's inventory.
@@ -288,7 +295,10 @@ mod tests {
             })),
         });
         assert_eq!(r.path, "github.com/fork/b");
-        assert_eq!(r.purl(), "pkg:golang/github.com/fork/b@v1.0.1%2Bincompatible");
+        assert_eq!(
+            r.purl(),
+            "pkg:golang/github.com/fork/b@v1.0.1%2Bincompatible"
+        );
         assert_eq!(r.sum.as_deref(), Some("h1:z="));
     }
 }

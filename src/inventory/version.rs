@@ -90,7 +90,8 @@ pub fn version_from_ldflags(ldflags: &str, main_module: &str) -> Option<String> 
         let pkg_ok = pkg == "main"
             || (!main_module.is_empty() && pkg.starts_with(main_module) && pkg != main_module);
         let lname = name.to_ascii_lowercase();
-        let name_ok = lname.ends_with("version") || lname.ends_with("ver") || lname.ends_with("tag");
+        let name_ok =
+            lname.ends_with("version") || lname.ends_with("ver") || lname.ends_with("tag");
         if pkg_ok && name_ok && !value.is_empty() {
             return Some(value.to_string());
         }
@@ -104,12 +105,14 @@ pub fn stdlib_semver(go_version: &str) -> Option<String> {
     let v = go_version.split([' ', '\t']).next()?;
     let v = v.split("-X:").next()?;
     let v = v.strip_prefix("go")?;
-    let split = v
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(v.len());
+    let split = v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len());
     let (nums, pre) = v.split_at(split);
     let mut parts: Vec<&str> = nums.split('.').collect();
-    if parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) || parts.len() > 3 {
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()))
+        || parts.len() > 3
+    {
         return None;
     }
     while parts.len() < 3 {
@@ -137,10 +140,22 @@ mod tests {
         assert_eq!(stdlib_semver("go1.21.3").as_deref(), Some("v1.21.3"));
         assert_eq!(stdlib_semver("go1.21rc2").as_deref(), Some("v1.21.0-rc.2"));
         assert_eq!(stdlib_semver("go1.21").as_deref(), Some("v1.21.0"));
-        assert_eq!(stdlib_semver("go1.20beta1").as_deref(), Some("v1.20.0-beta.1"));
-        assert_eq!(stdlib_semver("go1.22.5 X:boringcrypto").as_deref(), Some("v1.22.5"));
-        assert_eq!(stdlib_semver("go1.26.1-X:nodwarf5").as_deref(), Some("v1.26.1"));
-        assert_eq!(stdlib_semver("go1.26.5 (Red Hat 1.26.5-1.el9)").as_deref(), Some("v1.26.5"));
+        assert_eq!(
+            stdlib_semver("go1.20beta1").as_deref(),
+            Some("v1.20.0-beta.1")
+        );
+        assert_eq!(
+            stdlib_semver("go1.22.5 X:boringcrypto").as_deref(),
+            Some("v1.22.5")
+        );
+        assert_eq!(
+            stdlib_semver("go1.26.1-X:nodwarf5").as_deref(),
+            Some("v1.26.1")
+        );
+        assert_eq!(
+            stdlib_semver("go1.26.5 (Red Hat 1.26.5-1.el9)").as_deref(),
+            Some("v1.26.5")
+        );
         assert_eq!(stdlib_semver("devel +abc"), None);
     }
 
@@ -149,25 +164,45 @@ mod tests {
         let f = "-s -w -X main.version=1.2.3 -X main.commit=abc";
         assert_eq!(version_from_ldflags(f, "").as_deref(), Some("1.2.3"));
         let f = "-X 'github.com/acme/p/internal/build.Version=v2.0.0'";
-        assert_eq!(version_from_ldflags(f, "github.com/acme/p").as_deref(), Some("v2.0.0"));
+        assert_eq!(
+            version_from_ldflags(f, "github.com/acme/p").as_deref(),
+            Some("v2.0.0")
+        );
         assert_eq!(version_from_ldflags("-X main.commit=abc", ""), None);
-        assert_eq!(version_from_ldflags("-X=main.gitTag=v9", "").as_deref(), Some("v9"));
+        assert_eq!(
+            version_from_ldflags("-X=main.gitTag=v9", "").as_deref(),
+            Some("v9")
+        );
     }
 
     #[test]
     fn resolution_order() {
         let mut bi = BuildInfo::default();
-        bi.settings.push(("vcs.revision".into(), "e48b7d3b9cab4d29d8f591d3200dee7d0382774d".into()));
-        bi.settings.push(("vcs.time".into(), "2026-11-25T18:11:36Z".into()));
+        bi.settings.push((
+            "vcs.revision".into(),
+            "e48b7d3b9cab4d29d8f591d3200dee7d0382774d".into(),
+        ));
+        bi.settings
+            .push(("vcs.time".into(), "2026-11-25T18:11:36Z".into()));
         let mut naming = Naming::default();
         assert_eq!(
             resolve_main(&bi, None, &naming),
-            (Some("v0.0.0-20261125181136-e48b7d3b9cab".into()), VersionSource::VcsPseudoVersion)
+            (
+                Some("v0.0.0-20261125181136-e48b7d3b9cab".into()),
+                VersionSource::VcsPseudoVersion
+            )
         );
         naming.version = Some("1.2.3".into());
         assert_eq!(resolve_main(&bi, None, &naming).1, VersionSource::FileName);
-        bi.settings.push(("-ldflags".into(), "-X main.version=1.2.4".into()));
-        assert_eq!(resolve_main(&bi, None, &naming), (Some("v1.2.4".into()), VersionSource::Ldflags));
-        assert_eq!(resolve_main(&bi, Some("v1.0.0"), &naming).1, VersionSource::Buildinfo);
+        bi.settings
+            .push(("-ldflags".into(), "-X main.version=1.2.4".into()));
+        assert_eq!(
+            resolve_main(&bi, None, &naming),
+            (Some("v1.2.4".into()), VersionSource::Ldflags)
+        );
+        assert_eq!(
+            resolve_main(&bi, Some("v1.0.0"), &naming).1,
+            VersionSource::Buildinfo
+        );
     }
 }

@@ -53,19 +53,24 @@ pub fn render(inv: &Inventory, spec: Spec, opts: &RenderOptions) -> Vec<u8> {
     let s = &inv.subject;
     let tool_version = opts.tool_version;
     let tools = match spec {
-        Spec::V1_5 => json!([{"vendor": "provguard", "name": "provguard", "version": tool_version}]),
-        Spec::V1_6 => json!({"components": [{"type": "application", "author": "provguard", "name": "provguard", "version": tool_version}]}),
+        Spec::V1_5 => {
+            json!([{"vendor": "provguard", "name": "provguard", "version": tool_version}])
+        }
+        Spec::V1_6 => {
+            json!({"components": [{"type": "application", "author": "provguard", "name": "provguard", "version": tool_version}]})
+        }
     };
     let mut root = json!({
         "bom-ref": ROOT_REF,
         "type": "application",
         "name": s.provider_name(),
     });
-    let provider_version = s
-        .naming
-        .version
-        .clone()
-        .or_else(|| inv.main.version.as_ref().map(|v| v.trim_start_matches('v').to_string()));
+    let provider_version = s.naming.version.clone().or_else(|| {
+        inv.main
+            .version
+            .as_ref()
+            .map(|v| v.trim_start_matches('v').to_string())
+    });
     if let Some(v) = provider_version {
         root["version"] = json!(v);
     }
@@ -81,8 +86,14 @@ pub fn render(inv: &Inventory, spec: Spec, opts: &RenderOptions) -> Vec<u8> {
         "hashes": sha256(&s.exe_sha256),
     });
     let mut bp = vec![
-        ("aquasecurity:trivy:Type".to_string(), "gobinary".to_string()),
-        ("aquasecurity:trivy:Class".to_string(), "lang-pkgs".to_string()),
+        (
+            "aquasecurity:trivy:Type".to_string(),
+            "gobinary".to_string(),
+        ),
+        (
+            "aquasecurity:trivy:Class".to_string(),
+            "lang-pkgs".to_string(),
+        ),
     ];
     bp.extend(binary_properties(inv));
     binary["properties"] = props(bp);

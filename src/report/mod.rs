@@ -128,7 +128,10 @@ pub fn root_properties(inv: &Inventory) -> Vec<(String, String)> {
 /// Properties describing the executable and how its inventory was obtained.
 pub fn binary_properties(inv: &Inventory) -> Vec<(String, String)> {
     let mut p = vec![
-        ("provguard:inventory.source".to_string(), inv.origin.as_str().to_string()),
+        (
+            "provguard:inventory.source".to_string(),
+            inv.origin.as_str().to_string(),
+        ),
         ("provguard:go.version".into(), inv.go_version.clone()),
     ];
     if let Some(v) = &inv.goos {
@@ -137,7 +140,10 @@ pub fn binary_properties(inv: &Inventory) -> Vec<(String, String)> {
     if let Some(v) = &inv.goarch {
         p.push(("provguard:goarch".into(), v.clone()));
     }
-    p.push(("provguard:executable.format".into(), inv.subject.format.clone()));
+    p.push((
+        "provguard:executable.format".into(),
+        inv.subject.format.clone(),
+    ));
     if let Some(o) = inv.subject.slice_offset {
         p.push(("provguard:executable.slice.offset".into(), o.to_string()));
     }

@@ -10,7 +10,10 @@ pub fn render(inv: &Inventory) -> String {
     out.push_str(&format!("{}\n", s.label));
     let mut facts = vec![
         ("provider", s.provider_name()),
-        ("platform", inv.platform().unwrap_or_else(|| "unknown".into())),
+        (
+            "platform",
+            inv.platform().unwrap_or_else(|| "unknown".into()),
+        ),
         ("go", inv.go_version.clone()),
         ("inventory", inv.origin.as_str().to_string()),
         ("executable sha256", s.exe_sha256.clone()),
@@ -37,7 +40,10 @@ pub fn render(inv: &Inventory) -> String {
         t.add_row(vec![
             m.path.clone(),
             m.version.clone().unwrap_or_else(|| "(devel)".into()),
-            m.replacement.as_ref().map(|r| r.path.clone()).unwrap_or_default(),
+            m.replacement
+                .as_ref()
+                .map(|r| r.path.clone())
+                .unwrap_or_default(),
             m.sum.clone().unwrap_or_default(),
         ]);
     }

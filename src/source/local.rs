@@ -25,7 +25,8 @@ pub struct Target {
 pub fn resolve(targets: &[PathBuf]) -> Result<Vec<Target>> {
     let mut out = Vec::new();
     for t in targets {
-        let meta = fs::metadata(t).with_context(|| format!("cannot read target {}", t.display()))?;
+        let meta =
+            fs::metadata(t).with_context(|| format!("cannot read target {}", t.display()))?;
         if meta.is_dir() {
             let found = walk_dir(t)?;
             if found.is_empty() {
@@ -122,7 +123,11 @@ fn walk_dir(root: &Path) -> Result<Vec<Target>> {
             };
             match layout {
                 Some(naming) => unpacked.push(Target { path: f, naming }),
-                None if !name.ends_with(".zip") && !name.contains("SHA256SUMS") && !name.ends_with(".json") && !name.ends_with(".sig") => {
+                None if !name.ends_with(".zip")
+                    && !name.contains("SHA256SUMS")
+                    && !name.ends_with(".json")
+                    && !name.ends_with(".sig") =>
+                {
                     loose.push(Target {
                         path: f,
                         naming: Naming::default(),
@@ -150,15 +155,25 @@ mod tests {
         let r = d.path();
         let packed = r.join("registry.opentofu.org/acme/demo");
         fs::create_dir_all(&packed).unwrap();
-        fs::write(packed.join("terraform-provider-demo_1.0.0_linux_amd64.zip"), b"").unwrap();
+        fs::write(
+            packed.join("terraform-provider-demo_1.0.0_linux_amd64.zip"),
+            b"",
+        )
+        .unwrap();
         let unp = r.join("example.com/acme/other/2.0.0/darwin_arm64");
         fs::create_dir_all(&unp).unwrap();
         fs::write(unp.join("terraform-provider-other_v2.0.0"), b"").unwrap();
         let t = resolve(&[r.to_path_buf()]).unwrap();
         assert_eq!(t.len(), 2);
-        assert_eq!(t[0].naming.address.as_deref(), Some("example.com/acme/other"));
+        assert_eq!(
+            t[0].naming.address.as_deref(),
+            Some("example.com/acme/other")
+        );
         assert_eq!(t[0].naming.os.as_deref(), Some("darwin"));
-        assert_eq!(t[1].naming.address.as_deref(), Some("registry.opentofu.org/acme/demo"));
+        assert_eq!(
+            t[1].naming.address.as_deref(),
+            Some("registry.opentofu.org/acme/demo")
+        );
     }
 
     #[test]
@@ -166,14 +181,21 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let r = d.path();
         fs::create_dir_all(r.join("terraform-provider-demo_linux_amd64_v1")).unwrap();
-        fs::write(r.join("terraform-provider-demo_linux_amd64_v1/terraform-provider-demo_v1.0.0"), b"").unwrap();
+        fs::write(
+            r.join("terraform-provider-demo_linux_amd64_v1/terraform-provider-demo_v1.0.0"),
+            b"",
+        )
+        .unwrap();
         let t = resolve(&[r.to_path_buf()]).unwrap();
         assert_eq!(t.len(), 1, "loose executables when there are no ZIPs");
         fs::write(r.join("terraform-provider-demo_1.0.0_linux_amd64.zip"), b"").unwrap();
         fs::write(r.join("terraform-provider-demo_1.0.0_SHA256SUMS"), b"").unwrap();
         let t = resolve(&[r.to_path_buf()]).unwrap();
         assert_eq!(t.len(), 1);
-        assert!(t[0].path.ends_with("terraform-provider-demo_1.0.0_linux_amd64.zip"));
+        assert!(
+            t[0].path
+                .ends_with("terraform-provider-demo_1.0.0_linux_amd64.zip")
+        );
         let e = tempfile::tempdir().unwrap();
         let err = resolve(&[e.path().to_path_buf()]).unwrap_err().to_string();
         assert!(err.contains("no provider artifacts"), "{err}");

@@ -19,7 +19,9 @@ pub fn provguard() -> Command {
 }
 
 pub fn sample_zip(plat: &str) -> PathBuf {
-    repo().join(format!("samples/dist/terraform-provider-demo_1.2.3_{plat}.zip"))
+    repo().join(format!(
+        "samples/dist/terraform-provider-demo_1.2.3_{plat}.zip"
+    ))
 }
 
 /// In CI every tool must be there; on a laptop a missing one skips the test with a reason.
@@ -32,11 +34,20 @@ pub fn missing(what: &str) -> bool {
 }
 
 pub fn have_go() -> bool {
-    Command::new("go").arg("version").output().is_ok_and(|o| o.status.success())
+    Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 /// Build `tests/fixtures/<fixture>` for GOOS/GOARCH with extra `go build` flags; cached by inputs.
-pub fn go_build(fixture: &str, goos: &str, goarch: &str, flags: &[&str], env: &[(&str, &str)]) -> PathBuf {
+pub fn go_build(
+    fixture: &str,
+    goos: &str,
+    goarch: &str,
+    flags: &[&str],
+    env: &[(&str, &str)],
+) -> PathBuf {
     let src = repo().join("tests/fixtures").join(fixture);
     let mut h = Sha256::new();
     for f in walk(&src) {
@@ -46,7 +57,10 @@ pub fn go_build(fixture: &str, goos: &str, goarch: &str, flags: &[&str], env: &[
     h.update(format!("{goos}/{goarch}/{flags:?}/{env:?}").as_bytes());
     let key = hex::encode(&h.finalize()[..8]);
     let target = repo().join("target");
-    let out = target.join("go-fixtures").join(&key).join(format!("{fixture}-{goos}-{goarch}"));
+    let out = target
+        .join("go-fixtures")
+        .join(&key)
+        .join(format!("{fixture}-{goos}-{goarch}"));
     if out.exists() {
         return out;
     }
@@ -72,14 +86,21 @@ pub fn go_build(fixture: &str, goos: &str, goarch: &str, flags: &[&str], env: &[
         cmd.env(k, v);
     }
     let o = cmd.output().expect("run go build");
-    assert!(o.status.success(), "go build {goos}/{goarch} {flags:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "go build {goos}/{goarch} {flags:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     std::fs::rename(&tmp_out, &out).unwrap();
     out
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut v = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for p in entries {
         if p.is_dir() {
@@ -121,26 +142,40 @@ impl jsonschema::Retrieve for LocalSchemas {
         &self,
         uri: &jsonschema::Uri<String>,
     ) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        let name = uri.as_str().rsplit('/').next().unwrap_or_default().to_string();
+        let name = uri
+            .as_str()
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
         let path = repo().join("tests/fixtures/schemas").join(&name);
-        Ok(serde_json::from_slice(&std::fs::read(&path).map_err(|e| format!("{name}: {e}"))?)?)
+        Ok(serde_json::from_slice(
+            &std::fs::read(&path).map_err(|e| format!("{name}: {e}"))?,
+        )?)
     }
 }
 
 /// Validate `doc` against `tests/fixtures/schemas/<schema>`; returns the error messages.
 pub fn schema_errors(schema: &str, doc: &Value) -> Vec<String> {
-    let s: Value =
-        serde_json::from_slice(&std::fs::read(repo().join("tests/fixtures/schemas").join(schema)).unwrap()).unwrap();
+    let s: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("tests/fixtures/schemas").join(schema)).unwrap(),
+    )
+    .unwrap();
     let v = jsonschema::options()
         .with_retriever(LocalSchemas)
         .build(&s)
         .expect("schema compiles");
-    v.iter_errors(doc).map(|e| format!("{} at {}", e, e.instance_path())).collect()
+    v.iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
 }
 
 /// The real Trivy build for `version` ("0.44.1" or "0.76.0"), if fetched.
 pub fn trivy(version: &str) -> Option<PathBuf> {
-    let p = repo().join("tests/.cache").join(format!("trivy-{version}")).join("trivy");
+    let p = repo()
+        .join("tests/.cache")
+        .join(format!("trivy-{version}"))
+        .join("trivy");
     if p.exists() {
         Some(p)
     } else {
@@ -159,6 +194,10 @@ pub fn trivy_cache_dir() -> tempfile::TempDir {
         .env("GOCACHE", repo().join("target/go-cache"))
         .output()
         .unwrap();
-    assert!(o.status.success(), "dbgen: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "dbgen: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     dir
 }

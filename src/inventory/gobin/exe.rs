@@ -101,7 +101,10 @@ pub enum ExeError {
     )]
     NotExecutable(String),
     #[error("corrupt {format} header: {detail}")]
-    CorruptHeader { format: &'static str, detail: String },
+    CorruptHeader {
+        format: &'static str,
+        detail: String,
+    },
 }
 
 fn corrupt(format: &'static str, detail: impl Into<String>) -> ExeError {
@@ -169,7 +172,10 @@ pub fn parse_thin(head: &[u8], offset: u64) -> Result<Image, ExeError> {
         }
         _ => {
             let shown: Vec<String> = head.iter().take(4).map(|b| format!("{b:02x}")).collect();
-            Err(ExeError::NotExecutable(format!("bytes {}", shown.join(" "))))
+            Err(ExeError::NotExecutable(format!(
+                "bytes {}",
+                shown.join(" ")
+            )))
         }
     }
     .map(|mut img| {
@@ -197,8 +203,12 @@ fn elf_machine(m: u16, be: bool) -> Option<&'static str> {
 
 fn parse_elf(h: &[u8]) -> Result<Image, ExeError> {
     const F: &str = "ELF";
-    let class = *h.get(4).ok_or_else(|| corrupt(F, "truncated identification"))?;
-    let data = *h.get(5).ok_or_else(|| corrupt(F, "truncated identification"))?;
+    let class = *h
+        .get(4)
+        .ok_or_else(|| corrupt(F, "truncated identification"))?;
+    let data = *h
+        .get(5)
+        .ok_or_else(|| corrupt(F, "truncated identification"))?;
     let be = match data {
         1 => false,
         2 => true,
@@ -240,7 +250,9 @@ fn parse_elf(h: &[u8]) -> Result<Image, ExeError> {
             .ok_or_else(|| {
                 corrupt(
                     F,
-                    format!("program header table at offset {phoff} lies outside the file header area"),
+                    format!(
+                        "program header table at offset {phoff} lies outside the file header area"
+                    ),
                 )
             })?;
         let (ptype, flags, off, vaddr, filesz) = if ptr_size == 8 {
@@ -318,7 +330,12 @@ fn parse_pe(h: &[u8]) -> Result<Image, ExeError> {
     let (ptr_size, image_base) = match r.u16(opt).ok_or_else(short)? {
         0x10b => (4u8, u64::from(r.u32(opt + 28).ok_or_else(short)?)),
         0x20b => (8u8, r.u64(opt + 24).ok_or_else(short)?),
-        m => return Err(corrupt(F, format!("unknown optional header magic {m:#06x}"))),
+        m => {
+            return Err(corrupt(
+                F,
+                format!("unknown optional header magic {m:#06x}"),
+            ));
+        }
     };
     let sect_table = opt + opt_size;
     let mut segments = Vec::new();
@@ -409,7 +426,10 @@ fn parse_macho(h: &[u8]) -> Result<Image, ExeError> {
         let cmd = r.u32(cur).ok_or_else(short)?;
         let cmdsize = r.u32(cur + 4).ok_or_else(short)? as usize;
         if cmdsize < 8 || cur + cmdsize > h.len() {
-            return Err(corrupt(F, format!("load command size {cmdsize} is invalid")));
+            return Err(corrupt(
+                F,
+                format!("load command size {cmdsize} is invalid"),
+            ));
         }
         if cmd == 0x1 || cmd == 0x19 {
             let seg64 = cmd == 0x19;
@@ -464,7 +484,11 @@ fn parse_macho(h: &[u8]) -> Result<Image, ExeError> {
                     buildinfo_sect = Some((off, off + size.ok_or_else(short)?));
                 }
             }
-            if rw_segment.is_none() && segname != b"__PAGEZERO" && initprot & 7 == 3 && maxprot & 7 == 3 {
+            if rw_segment.is_none()
+                && segname != b"__PAGEZERO"
+                && initprot & 7 == 3
+                && maxprot & 7 == 3
+            {
                 rw_segment = Some((fileoff, fileoff + filesize));
             }
             if filesize > 0 {
@@ -562,7 +586,10 @@ mod tests {
     #[test]
     fn java_class_is_not_fat_macho() {
         let h = [0xca, 0xfe, 0xba, 0xbe, 0, 0, 0, 52];
-        assert!(matches!(detect(&h).unwrap_err(), ExeError::NotExecutable(_)));
+        assert!(matches!(
+            detect(&h).unwrap_err(),
+            ExeError::NotExecutable(_)
+        ));
     }
 
     #[test]

@@ -43,7 +43,9 @@ pub enum GoBinError {
         "UPX-packed executable: Go buildinfo is compressed inside it; unpack it with `upx -d` and scan the result"
     )]
     UpxPacked,
-    #[error("not a Go binary: this {0} executable carries no Go buildinfo and no Go toolchain markers")]
+    #[error(
+        "not a Go binary: this {0} executable carries no Go buildinfo and no Go toolchain markers"
+    )]
     NotGo(Format),
     #[error(
         "Go binary without buildinfo: this {0} executable was built by Go but its buildinfo is missing (built before Go 1.13, outside module mode, or stripped)"
@@ -152,27 +154,37 @@ fn decode_image(
     let hit = hits.first().ok_or(GoBinError::NoBuildInfo(img.format))?;
     let d = &hit.data;
     if d.len() < 32 {
-        return Err(corrupt(hit.start, "header truncated by the end of the file"));
+        return Err(corrupt(
+            hit.start,
+            "header truncated by the end of the file",
+        ));
     }
     debug_assert_eq!(&d[..14], MAGIC);
     let ptr_size = d[14];
     let flags = d[15];
     let (version, mod_raw) = if flags & 2 != 0 {
-        let (v, n) = read_varstring(&d[32..]).ok_or_else(|| corrupt(hit.start, "Go version string runs past the end"))?;
-        let (m, _) = read_varstring(&d[32 + n..]).ok_or_else(|| corrupt(hit.start, "modinfo string runs past the end"))?;
+        let (v, n) = read_varstring(&d[32..])
+            .ok_or_else(|| corrupt(hit.start, "Go version string runs past the end"))?;
+        let (m, _) = read_varstring(&d[32 + n..])
+            .ok_or_else(|| corrupt(hit.start, "modinfo string runs past the end"))?;
         (v.to_vec(), m.to_vec())
     } else {
         if ptr_size != 4 && ptr_size != 8 {
-            return Err(corrupt(hit.start, format!("invalid pointer size {ptr_size}")));
+            return Err(corrupt(
+                hit.start,
+                format!("invalid pointer size {ptr_size}"),
+            ));
         }
         read_pointer_format(src, img, hit.start, d, ptr_size, flags & 1 != 0)?
     };
     if version.is_empty() {
         return Err(GoBinError::NoBuildInfo(img.format));
     }
-    let version = String::from_utf8(version).map_err(|_| corrupt(hit.start, "Go version is not UTF-8"))?;
+    let version =
+        String::from_utf8(version).map_err(|_| corrupt(hit.start, "Go version is not UTF-8"))?;
     let modinfo = strip_sentinels(&mod_raw);
-    let modinfo = std::str::from_utf8(modinfo).map_err(|_| corrupt(hit.start, "modinfo is not UTF-8"))?;
+    let modinfo =
+        std::str::from_utf8(modinfo).map_err(|_| corrupt(hit.start, "modinfo is not UTF-8"))?;
     let bi = modinfo::parse(&version, modinfo)?;
     Ok(ImageInfo {
         format: img.format,
@@ -229,14 +241,21 @@ fn read_pointer_format(
         big_endian,
         ..img.clone()
     };
-    let vers_addr = reader.read_ptr(&d[16..16 + ps]).ok_or_else(|| corrupt(at, "short header"))?;
+    let vers_addr = reader
+        .read_ptr(&d[16..16 + ps])
+        .ok_or_else(|| corrupt(at, "short header"))?;
     let mod_addr = reader
         .read_ptr(&d[16 + ps..16 + 2 * ps])
         .ok_or_else(|| corrupt(at, "short header"))?;
     let locate = |addr: u64, what: &str| {
         img.vaddr_to_offset(addr)
             .map(|o| img.offset + o)
-            .ok_or_else(|| corrupt(at, format!("{what} address {addr:#x} is not mapped by any segment")))
+            .ok_or_else(|| {
+                corrupt(
+                    at,
+                    format!("{what} address {addr:#x} is not mapped by any segment"),
+                )
+            })
     };
     let headers = src.read_ranges(&[
         (locate(vers_addr, "version string header")?, 2 * ps),
@@ -250,7 +269,10 @@ fn read_pointer_format(
         let data = reader.read_ptr(&h[..ps]).unwrap_or(0);
         let len = reader.read_ptr(&h[ps..]).unwrap_or(0);
         if len > 16 << 20 {
-            return Err(corrupt(at, format!("{what} string length {len} is implausible")));
+            return Err(corrupt(
+                at,
+                format!("{what} string length {len} is implausible"),
+            ));
         }
         if len == 0 {
             targets.push((0, 0));

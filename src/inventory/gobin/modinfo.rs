@@ -261,7 +261,9 @@ pub fn parse(go_version: &str, data: &str) -> Result<BuildInfo, ModinfoError> {
                 replace: None,
             });
             match last {
-                Last::None => return Err(err("replacement with no module on previous line".into())),
+                Last::None => {
+                    return Err(err("replacement with no module on previous line".into()));
+                }
                 Last::Main => bi.main.replace = Some(rep),
                 Last::Dep(i) => bi.deps[i].replace = Some(rep),
             }
@@ -272,11 +274,14 @@ pub fn parse(go_version: &str, data: &str) -> Result<BuildInfo, ModinfoError> {
                 Some(b'=') => return Err(err("build line with missing key".into())),
                 Some(b'`' | b'"') => {
                     let qlen = quoted_prefix(kv).ok_or_else(|| err("invalid quoted key".into()))?;
-                    let key = unquote(&kv[..qlen]).ok_or_else(|| err("invalid quoted key".into()))?;
+                    let key =
+                        unquote(&kv[..qlen]).ok_or_else(|| err("invalid quoted key".into()))?;
                     let after = &kv[qlen..];
                     match after.strip_prefix('=') {
                         Some(v) => (key, v),
-                        None if after.is_empty() => return Err(err("build line missing '='".into())),
+                        None if after.is_empty() => {
+                            return Err(err("build line missing '='".into()));
+                        }
                         None => {
                             return Err(err("unexpected character after quoted key".into()));
                         }

@@ -76,7 +76,7 @@ impl Scanner {
     }
 
     fn add_hit(&mut self, at: u64) {
-        if at % 16 != 0 || self.hits.len() >= MAX_HITS {
+        if !at.is_multiple_of(16) || self.hits.len() >= MAX_HITS {
             return;
         }
         self.hits.push(Capture::new(at, HIT_CAPTURE));
@@ -105,16 +105,14 @@ impl Scanner {
             let mut joint = self.tail.clone();
             joint.extend_from_slice(&chunk[..chunk.len().min(MAGIC.len() - 1)]);
             let tail_start = pos - self.tail.len() as u64;
-            if let Some(j) = self.finder.find(&joint) {
-                if j < self.tail.len() {
-                    let at = tail_start + j as u64;
-                    let before = self.hits.len();
-                    self.add_hit(at);
-                    if self.hits.len() > before {
-                        let h = self.hits.last_mut().expect("just pushed");
-                        h.feed(tail_start, &self.tail);
-                        h.feed(pos, chunk);
-                    }
+            if let Some(j) = self.finder.find(&joint).filter(|&j| j < self.tail.len()) {
+                let at = tail_start + j as u64;
+                let before = self.hits.len();
+                self.add_hit(at);
+                if self.hits.len() > before {
+                    let h = self.hits.last_mut().expect("just pushed");
+                    h.feed(tail_start, &self.tail);
+                    h.feed(pos, chunk);
                 }
             }
         }
@@ -196,7 +194,7 @@ pub fn has_go_markers(r: &mut dyn Read) -> io::Result<bool> {
         b"go.buildid",
         b"runtime.gopanic",
     ];
-    let finders: Vec<memmem::Finder> = needles.iter().map(|n| memmem::Finder::new(n)).collect();
+    let finders: Vec<memmem::Finder> = needles.iter().map(memmem::Finder::new).collect();
     let overlap = needles.iter().map(|n| n.len()).max().unwrap_or(0);
     let mut buf = vec![0u8; CHUNK + overlap];
     let mut kept = 0;

@@ -45,7 +45,10 @@ impl W {
 /// buildinfo whose pointers lead into both.
 fn pointer_format_elf(is64: bool, be: bool) -> Vec<u8> {
     let ps = if is64 { 8 } else { 4 };
-    let mut w = W { b: vec![0; 0x3000], be };
+    let mut w = W {
+        b: vec![0; 0x3000],
+        be,
+    };
     w.put(0, b"\x7fELF");
     w.put(4, &[if is64 { 2 } else { 1 }, if be { 2 } else { 1 }, 1]);
     w.int(18, if is64 { 62 } else { 8 }, 2);
@@ -121,7 +124,10 @@ fn pointer_to_unmapped_address_is_corrupt() {
 
 /// A 32-bit Mach-O with an inline (1.18+) buildinfo in `__DATA,__go_buildinfo`.
 fn macho32_inline() -> Vec<u8> {
-    let mut w = W { b: vec![0; 0x2000], be: false };
+    let mut w = W {
+        b: vec![0; 0x2000],
+        be: false,
+    };
     w.int(0, 0xfeed_face, 4);
     w.int(4, 7, 4); // i386
     w.int(16, 1, 4);
@@ -171,7 +177,10 @@ fn macho32_inline_format() {
 #[test]
 fn fat_macho_reads_every_slice() {
     let slice = macho32_inline();
-    let mut w = W { b: vec![0; 0x1000], be: true };
+    let mut w = W {
+        b: vec![0; 0x1000],
+        be: true,
+    };
     w.int(0, 0xcafe_babe, 4);
     w.int(4, 2, 4);
     for (i, off) in [0x1000u64, 0x4000].iter().enumerate() {
@@ -203,18 +212,30 @@ fn not_go_vs_go_without_buildinfo_vs_upx() {
     let mut b = macho32_inline();
     let at = memchr::memmem::find(&b, MAGIC).unwrap();
     b[at] = 0;
-    assert!(matches!(read(&MemSource(b.clone())).unwrap_err(), GoBinError::NotGo(Format::MachO)));
+    assert!(matches!(
+        read(&MemSource(b.clone())).unwrap_err(),
+        GoBinError::NotGo(Format::MachO)
+    ));
     b.extend_from_slice(b"\xff Go build ID: \"abc\"");
-    assert!(matches!(read(&MemSource(b.clone())).unwrap_err(), GoBinError::NoBuildInfo(Format::MachO)));
+    assert!(matches!(
+        read(&MemSource(b.clone())).unwrap_err(),
+        GoBinError::NoBuildInfo(Format::MachO)
+    ));
     b[0x800..0x804].copy_from_slice(b"UPX!");
-    assert!(matches!(read(&MemSource(b)).unwrap_err(), GoBinError::UpxPacked));
+    assert!(matches!(
+        read(&MemSource(b)).unwrap_err(),
+        GoBinError::UpxPacked
+    ));
 }
 
 #[test]
 fn bad_pointer_size_and_truncation_are_corrupt() {
     let mut b = pointer_format_elf(true, false);
     b[0x200e] = 3;
-    assert!(matches!(read(&MemSource(b)).unwrap_err(), GoBinError::Corrupt { .. }));
+    assert!(matches!(
+        read(&MemSource(b)).unwrap_err(),
+        GoBinError::Corrupt { .. }
+    ));
     let mut b = macho32_inline();
     b.truncate(0x1000 + 40);
     let e = read(&MemSource(b)).unwrap_err();

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh Debian machine with only Rust on it:
+# installs what the tests need (Go and Debian's Go sources, the two Trivy builds), then runs them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+pkgs=(golang-go golang-github-coreos-bbolt-dev
+      golang-golang-x-crypto-dev golang-golang-x-net-dev golang-golang-x-text-dev
+      golang-golang-x-sys-dev golang-golang-x-term-dev
+      golang-github-burntsushi-toml-dev golang-github-hashicorp-go-version-dev)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+bash .ci/fetch-trivy.sh
+cargo test --all-targets "$@"
