@@ -165,15 +165,11 @@ mod tests {
         fs::write(unp.join("terraform-provider-other_v2.0.0"), b"").unwrap();
         let t = resolve(&[r.to_path_buf()]).unwrap();
         assert_eq!(t.len(), 2);
-        assert_eq!(
-            t[0].naming.address.as_deref(),
-            Some("example.com/acme/other")
-        );
-        assert_eq!(t[0].naming.os.as_deref(), Some("darwin"));
-        assert_eq!(
-            t[1].naming.address.as_deref(),
-            Some("registry.opentofu.org/acme/demo")
-        );
+        let addr = |i: usize| t[i].naming.address.as_deref();
+        assert_eq!(addr(0), Some("registry.opentofu.org/acme/demo"));
+        assert_eq!(addr(1), Some("example.com/acme/other"));
+        assert_eq!(t[1].naming.os.as_deref(), Some("darwin"));
+        assert_eq!(t[1].naming.version.as_deref(), Some("2.0.0"));
     }
 
     #[test]

@@ -1,0 +1,141 @@
+//! Benchmark (not a test): `provguard sbom` on a zipped ~90 MB Go binary against merely inflating
+//! that entry to /dev/null in the same run; its peak RSS; and the bare binary against
+//! `go version -m`. Prints the figures and ratios.
+//!
+//! `cargo bench --bench sbom [-- /path/to/go-binary]` (default: /usr/local/bin/terraform).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 5;
+
+fn best<F: FnMut()>(mut f: F) -> Duration {
+    (0..RUNS)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed()
+        })
+        .min()
+        .unwrap()
+}
+
+/// Peak RSS in KiB of the largest child waited for so far.
+fn children_max_rss_kib() -> i64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    ru.ru_maxrss
+}
+
+fn run_ok(cmd: &mut Command) {
+    let o = cmd.output().expect("spawn");
+    assert!(
+        o.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+fn main() {
+    let bin: PathBuf = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/local/bin/terraform"));
+    if !bin.exists() {
+        eprintln!(
+            "SKIPPED: no Go binary at {} (pass one as an argument)",
+            bin.display()
+        );
+        return;
+    }
+    let provguard = Path::new(env!("CARGO_BIN_EXE_provguard"));
+    let dir = tempfile::tempdir().unwrap();
+    let zip_path = dir
+        .path()
+        .join("terraform-provider-bench_1.0.0_linux_amd64.zip");
+    {
+        let data = std::fs::read(&bin).unwrap();
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .unix_permissions(0o755);
+        z.start_file("terraform-provider-bench_v1.0.0", opts)
+            .unwrap();
+        z.write_all(&data).unwrap();
+        z.finish().unwrap();
+    }
+    let raw = std::fs::metadata(&bin).unwrap().len();
+    let zipped = std::fs::metadata(&zip_path).unwrap().len();
+    println!(
+        "binary {} : {:.1} MB, zipped {:.1} MB",
+        bin.display(),
+        raw as f64 / 1e6,
+        zipped as f64 / 1e6
+    );
+
+    let inflate = best(|| {
+        let mut a = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+        let mut e = a.by_index(0).unwrap();
+        std::io::copy(&mut e, &mut std::io::sink()).unwrap();
+    });
+    let sbom = best(|| {
+        run_ok(
+            Command::new(provguard)
+                .arg("sbom")
+                .arg(&zip_path)
+                .arg("-o")
+                .arg(dir.path().join("o.json")),
+        );
+    });
+    let rss_kib = children_max_rss_kib();
+    println!(
+        "inflate entry to /dev/null : {:>8.1} ms",
+        inflate.as_secs_f64() * 1e3
+    );
+    println!(
+        "provguard sbom (zip)       : {:>8.1} ms",
+        sbom.as_secs_f64() * 1e3
+    );
+    println!(
+        "ratio sbom/inflate         : {:>8.2}  (target <= 1.10)",
+        sbom.as_secs_f64() / inflate.as_secs_f64()
+    );
+    println!(
+        "peak RSS provguard sbom    : {:>8.1} MiB (target <= 64)",
+        rss_kib as f64 / 1024.0
+    );
+
+    let bare = best(|| {
+        run_ok(
+            Command::new(provguard)
+                .arg("sbom")
+                .arg(&bin)
+                .arg("-o")
+                .arg(dir.path().join("b.json")),
+        );
+    });
+    println!(
+        "provguard sbom (bare)      : {:>8.1} ms",
+        bare.as_secs_f64() * 1e3
+    );
+    if Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        let go = best(|| run_ok(Command::new("go").args(["version", "-m"]).arg(&bin)));
+        println!(
+            "go version -m (bare)       : {:>8.1} ms",
+            go.as_secs_f64() * 1e3
+        );
+        println!(
+            "ratio sbom/go-version-m    : {:>8.2}  (target <= 2.00)",
+            bare.as_secs_f64() / go.as_secs_f64()
+        );
+    } else {
+        println!("go version -m              : skipped (no go on PATH)");
+    }
+}
