@@ -39,6 +39,11 @@ fn run_ok(cmd: &mut Command) {
 }
 
 fn main() {
+    // `cargo test --all-targets` also runs this binary, without `--bench`: nothing to measure then.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("benchmark: run with `cargo bench --bench sbom`");
+        return;
+    }
     let bin: PathBuf = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with('-'))
