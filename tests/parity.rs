@@ -239,3 +239,76 @@ fn sample_release_matches_go_version_m() {
         go_version_m(&bin).lines().skip(1).collect::<Vec<_>>()
     );
 }
+
+/// Built inside a git checkout: `vcs.*` settings appear; parity holds and the main module gets a
+/// pseudo-version from `vcs.revision`/`vcs.time` when nothing else names its version.
+#[test]
+fn vcs_stamped_build_gives_pseudo_version() {
+    if !have_go() && missing("go (Debian golang-go)") {
+        return;
+    }
+    let src = tempfile::tempdir().unwrap();
+    for f in ["go.mod", "main.go", "dep/go.mod", "dep/dep.go"] {
+        let to = src.path().join(f);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(repo().join("tests/fixtures/gomod").join(f), to).unwrap();
+    }
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .current_dir(src.path())
+            .args(args)
+            .env("GIT_AUTHOR_DATE", "2024-06-01T00:00:00Z")
+            .env("GIT_COMMITTER_DATE", "2024-06-01T00:00:00Z")
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.com")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.com")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8(o.stdout).unwrap()
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "fixture"]);
+    let rev = git(&["rev-parse", "HEAD"]).trim().to_string();
+    let bin = src.path().join("terraform-provider-fixture");
+    let target = repo().join("target");
+    let o = Command::new("go")
+        .current_dir(src.path())
+        .args(["build", "-trimpath", "-o"])
+        .arg(&bin)
+        .arg(".")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOPROXY", "off")
+        .env("GOTOOLCHAIN", "local")
+        .env("CGO_ENABLED", "0")
+        .env("GOCACHE", target.join("go-cache"))
+        .env("GOPATH", target.join("go-path"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want = go_version_m(&bin);
+    assert!(
+        want.contains(&format!("build\tvcs.revision={rev}")),
+        "{want}"
+    );
+    assert_eq!(provguard_buildinfo(&bin), want);
+    let o = provguard().args(["sbom"]).arg(&bin).output().unwrap();
+    assert!(o.status.success());
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let main = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "example.com/fixture")
+        .unwrap();
+    assert_eq!(
+        main["version"],
+        format!("v0.0.0-20240601000000-{}", &rev[..12])
+    );
+}
