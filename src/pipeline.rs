@@ -8,7 +8,11 @@ use crate::inventory::{Inventory, gobin};
 use crate::source::Target;
 
 /// Inventory every Go image of one target.
-pub fn inventories(target: &Target, limits: Limits) -> Result<Vec<Inventory>> {
+pub fn inventories(
+    target: &Target,
+    limits: Limits,
+    opts: gobin::ReadOptions,
+) -> Result<Vec<Inventory>> {
     let mut art = Artifact::open(&target.path, limits)?;
     merge_naming(&mut art.naming, &target.naming);
     let label = art.label();
@@ -17,7 +21,7 @@ pub fn inventories(target: &Target, limits: Limits) -> Result<Vec<Inventory>> {
         let zip_hash = zip_path
             .as_ref()
             .map(|p| s.spawn(move || artifact::sha256_file(p)));
-        let exe = gobin::read(art.source.as_ref());
+        let exe = gobin::read(art.source.as_ref(), opts);
         let zip_sha = zip_hash.map(|h| h.join().expect("hash thread does not panic"));
         (exe, zip_sha)
     });

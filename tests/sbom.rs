@@ -278,3 +278,29 @@ fn help_everywhere() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn no_executable_hash_reads_a_bare_binary_like_go_version_m() {
+    let d = tempfile::tempdir().unwrap();
+    let mut a =
+        zip::ZipArchive::new(std::fs::File::open(sample_zip("linux_amd64")).unwrap()).unwrap();
+    let bin = d.path().join("terraform-provider-demo_v1.2.3");
+    std::io::copy(
+        &mut a.by_index(0).unwrap(),
+        &mut std::fs::File::create(&bin).unwrap(),
+    )
+    .unwrap();
+    let with = json(&sbom(&["--deterministic"], &bin));
+    let without = json(&sbom(&["--deterministic", "--no-executable-hash"], &bin));
+    let exe_with = &with["components"][0];
+    assert_eq!(
+        exe_with["hashes"][0]["content"].as_str().unwrap(),
+        artifact_sha256(&bin)
+    );
+    assert!(without["components"][0].get("hashes").is_none());
+    assert_eq!(
+        with["components"].as_array().unwrap()[1..],
+        without["components"].as_array().unwrap()[1..],
+        "same inventory either way"
+    );
+}

@@ -87,6 +87,12 @@ pub trait ByteSource: Send + Sync {
     /// Run `f` on a fresh reader positioned at byte 0.
     fn with_reader(&self, f: &mut dyn FnMut(&mut dyn Read) -> io::Result<()>) -> io::Result<()>;
 
+    /// The total length when it is known without reading (files, memory), so that readers can
+    /// seek to what they need instead of streaming everything.
+    fn known_len(&self) -> Option<u64> {
+        None
+    }
+
     /// Read byte ranges (clamped at the end of the data).
     fn read_ranges(&self, ranges: &[(u64, usize)]) -> io::Result<Vec<Vec<u8>>> {
         let mut out = Vec::new();
@@ -104,6 +110,10 @@ pub struct FileSource {
 }
 
 impl ByteSource for FileSource {
+    fn known_len(&self) -> Option<u64> {
+        std::fs::metadata(&self.path).ok().map(|m| m.len())
+    }
+
     fn with_reader(&self, f: &mut dyn FnMut(&mut dyn Read) -> io::Result<()>) -> io::Result<()> {
         let mut file = File::open(&self.path)?;
         f(&mut file)
@@ -132,6 +142,10 @@ impl ByteSource for FileSource {
 pub struct MemSource(pub Vec<u8>);
 
 impl ByteSource for MemSource {
+    fn known_len(&self) -> Option<u64> {
+        Some(self.0.len() as u64)
+    }
+
     fn with_reader(&self, f: &mut dyn FnMut(&mut dyn Read) -> io::Result<()>) -> io::Result<()> {
         f(&mut &self.0[..])
     }

@@ -50,6 +50,10 @@ pub struct SbomArgs {
     /// Byte-identical output for identical input (also implied by SOURCE_DATE_EPOCH).
     #[arg(long)]
     pub deterministic: bool,
+    /// Leave the executable's SHA-256 out. A bare executable is then read the way
+    /// `go version -m` reads it (headers and data segment only); ZIP entries are hashed anyway.
+    #[arg(long)]
+    pub no_executable_hash: bool,
     /// Refuse ZIP entries that inflate beyond this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
     pub max_entry_size: u64,

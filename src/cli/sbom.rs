@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 
 use super::SbomArgs;
 use crate::artifact::zip::Limits;
-use crate::inventory::Inventory;
+use crate::inventory::{Inventory, gobin};
 use crate::report::{self, RenderOptions, SbomFormat, output::write_atomic};
 use crate::{pipeline, source};
 
@@ -16,11 +16,14 @@ pub fn run(args: &SbomArgs) -> Result<u8> {
         max_entry: args.max_entry_size,
         ..Limits::default()
     };
+    let read_opts = gobin::ReadOptions {
+        hash: !args.no_executable_hash,
+    };
     // All or nothing: every target is read before anything is written.
     let mut inventories: Vec<Inventory> = Vec::new();
     let mut failures = Vec::new();
     for t in &targets {
-        match pipeline::inventories(t, limits) {
+        match pipeline::inventories(t, limits, read_opts) {
             Ok(inv) => inventories.extend(inv),
             Err(e) => failures.push(format!("{e:#}")),
         }

@@ -34,7 +34,8 @@ pub struct Subject {
     pub zip_name: Option<String>,
     pub zip_sha256: Option<String>,
     pub exe_name: String,
-    pub exe_sha256: String,
+    /// SHA-256 of the executable (`None` with `--no-executable-hash` on a bare file).
+    pub exe_sha256: Option<String>,
     pub exe_size: u64,
     pub naming: Naming,
     /// Container format and, for universal Mach-O, the slice offset.

@@ -83,8 +83,10 @@ pub fn render(inv: &Inventory, spec: Spec, opts: &RenderOptions) -> Vec<u8> {
         "bom-ref": BINARY_REF,
         "type": "application",
         "name": s.exe_name,
-        "hashes": sha256(&s.exe_sha256),
     });
+    if let Some(h) = &s.exe_sha256 {
+        binary["hashes"] = sha256(h);
+    }
     let mut bp = vec![
         (
             "aquasecurity:trivy:Type".to_string(),

@@ -77,7 +77,7 @@ impl RenderOptions {
             let mut h = Sha256::new();
             for part in [
                 kind,
-                &inv.subject.exe_sha256,
+                inv.subject.exe_sha256.as_deref().unwrap_or(""),
                 inv.subject.zip_sha256.as_deref().unwrap_or(""),
                 &inv.subject.slice_offset.unwrap_or(0).to_string(),
                 self.tool_version,

@@ -58,7 +58,10 @@ pub fn render(inv: &Inventory, opts: &RenderOptions) -> Vec<u8> {
     let doc_name = s.zip_name.clone().unwrap_or_else(|| s.exe_name.clone());
     let serial = opts.serial(inv, "spdx");
     let app_id = format!("SPDXRef-Application-{}", spdx_id_part(&s.exe_name));
-    let mut comment = vec![format!("executable {} sha256:{}", s.exe_name, s.exe_sha256)];
+    let mut comment = vec![match &s.exe_sha256 {
+        Some(h) => format!("executable {} sha256:{h}", s.exe_name),
+        None => format!("executable {}", s.exe_name),
+    }];
     if let Some(h) = &s.zip_sha256 {
         comment.push(format!("lock hash zh:{h}"));
     }
@@ -78,10 +81,13 @@ pub fn render(inv: &Inventory, opts: &RenderOptions) -> Vec<u8> {
         "filesAnalyzed": false,
         "packageFileName": s.exe_name,
         "sourceInfo": s.exe_name,
-        "checksums": [{"algorithm": "SHA256", "checksumValue": s.exe_sha256}],
         "primaryPackagePurpose": "APPLICATION",
         "comment": comment.join("; "),
     });
+    let mut app = app;
+    if let Some(h) = &s.exe_sha256 {
+        app["checksums"] = json!([{"algorithm": "SHA256", "checksumValue": h}]);
+    }
     let mut packages = vec![app];
     let mut relationships = vec![json!({
         "spdxElementId": "SPDXRef-DOCUMENT",

@@ -16,7 +16,12 @@ pub fn render(inv: &Inventory) -> String {
         ),
         ("go", inv.go_version.clone()),
         ("inventory", inv.origin.as_str().to_string()),
-        ("executable sha256", s.exe_sha256.clone()),
+        (
+            "executable sha256",
+            s.exe_sha256
+                .clone()
+                .unwrap_or_else(|| "(not computed)".into()),
+        ),
     ];
     if let Some(h) = &s.zip_sha256 {
         facts.push(("lock hash", format!("zh:{h}")));

@@ -31,7 +31,8 @@ pub struct ImageInfo {
 #[derive(Debug, Clone)]
 pub struct Executable {
     pub size: u64,
-    pub sha256: String,
+    /// SHA-256 of the whole executable (`None` when the caller did not ask for it).
+    pub sha256: Option<String>,
     pub images: Vec<ImageInfo>,
 }
 
@@ -66,8 +67,25 @@ fn corrupt(offset: u64, detail: impl Into<String>) -> GoBinError {
     }
 }
 
+/// How much to read.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadOptions {
+    /// Compute the executable's SHA-256. Streaming sources (ZIP entries) always get it, for free;
+    /// a seekable file without it is read the way `go version -m` reads it: headers and the data
+    /// segment only.
+    pub hash: bool,
+}
+
 /// Read the buildinfo of every Go image in `src`.
-pub fn read(src: &dyn ByteSource) -> Result<Executable, GoBinError> {
+pub fn read(src: &dyn ByteSource, opts: ReadOptions) -> Result<Executable, GoBinError> {
+    if let Some(len) = src.known_len()
+        && let Some(mut pass) = scan::seek_pass(src, len)?
+    {
+        if opts.hash {
+            pass.sha256 = Some(scan::hash_source(src)?);
+        }
+        return decode(src, &pass);
+    }
     let mut pass = None;
     src.with_reader(&mut |r| {
         pass = Some(scan::first_pass(r)?);

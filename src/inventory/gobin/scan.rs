@@ -12,7 +12,7 @@ use memchr::memmem;
 use sha2::{Digest, Sha256};
 
 use super::exe::{self, HEAD_LEN, Layout};
-use crate::artifact::stream::{CHUNK, Capture, fill};
+use crate::artifact::stream::{ByteSource, CHUNK, Capture, fill};
 
 /// `"\xff Go buildinf:"`, the start of the 32-byte buildinfo header.
 pub const MAGIC: &[u8; 14] = b"\xff Go buildinf:";
@@ -27,7 +27,8 @@ const IN_FLIGHT: usize = 4;
 #[derive(Debug)]
 pub struct FirstPass {
     pub len: u64,
-    pub sha256: String,
+    /// SHA-256 of every byte, when it was computed.
+    pub sha256: Option<String>,
     /// The first [`HEAD_LEN`] bytes.
     pub head: Vec<u8>,
     /// Heads of universal Mach-O slices, when the file is one.
@@ -137,7 +138,7 @@ impl Scanner {
         self.register_slices();
         FirstPass {
             len: self.pos,
-            sha256: hex::encode(self.hasher.finalize()),
+            sha256: Some(hex::encode(self.hasher.finalize())),
             head: self.head,
             slice_heads: self.slice_heads.unwrap_or_default(),
             hits: self.hits,
@@ -183,6 +184,90 @@ pub fn first_pass(r: &mut dyn Read) -> io::Result<FirstPass> {
             .map_err(|_| io::Error::other("scanner thread panicked"))?;
         result.map(|()| pass)
     })
+}
+
+/// Go's own strategy for sources that can seek: read the headers, then only the data window of
+/// each image in 1 MiB steps until the aligned magic turns up. `None` when the headers do not
+/// parse or no window holds the magic — the caller then streams the whole file instead.
+pub fn seek_pass(src: &dyn ByteSource, len: u64) -> io::Result<Option<FirstPass>> {
+    const STEP: u64 = 1 << 20;
+    let head = src.read_ranges(&[(0, HEAD_LEN)])?.pop().unwrap_or_default();
+    let (images, slice_heads) = match exe::detect(&head) {
+        Ok(Layout::Thin(img)) => (vec![img], Vec::new()),
+        Ok(Layout::Fat(arches)) => {
+            let ranges: Vec<(u64, usize)> = arches
+                .iter()
+                .map(|a| (a.offset, HEAD_LEN.min(a.size as usize)))
+                .collect();
+            let heads = src.read_ranges(&ranges)?;
+            let mut imgs = Vec::new();
+            let mut caps = Vec::new();
+            for ((start, want), data) in ranges.into_iter().zip(heads) {
+                match exe::parse_thin(&data, start) {
+                    Ok(img) => imgs.push(img),
+                    Err(_) => return Ok(None),
+                }
+                caps.push(Capture { start, want, data });
+            }
+            (imgs, caps)
+        }
+        Err(_) => return Ok(None),
+    };
+    let finder = memmem::Finder::new(MAGIC);
+    let mut hits = Vec::new();
+    for img in &images {
+        let Some((s, e)) = img.data_window else {
+            continue;
+        };
+        let (start, end) = (img.offset + s, (img.offset + e).min(len));
+        let mut pos = start;
+        'window: while pos < end {
+            let n = STEP.min(end - pos) as usize + MAGIC.len() - 1;
+            let chunk = src.read_ranges(&[(pos, n)])?.pop().unwrap_or_default();
+            for i in finder.find_iter(&chunk) {
+                let at = pos + i as u64;
+                if at.is_multiple_of(16) && at < end {
+                    let data = src
+                        .read_ranges(&[(at, HIT_CAPTURE)])?
+                        .pop()
+                        .unwrap_or_default();
+                    hits.push(Capture {
+                        start: at,
+                        want: HIT_CAPTURE,
+                        data,
+                    });
+                    break 'window;
+                }
+            }
+            pos += STEP;
+        }
+    }
+    if hits.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(FirstPass {
+        len,
+        sha256: None,
+        head,
+        slice_heads,
+        hits,
+    }))
+}
+
+/// SHA-256 of a whole source, streamed.
+pub fn hash_source(src: &dyn ByteSource) -> io::Result<String> {
+    let mut h = Sha256::new();
+    src.with_reader(&mut |r| {
+        let mut buf = vec![0u8; CHUNK];
+        loop {
+            let n = fill(r, &mut buf)?;
+            if n == 0 {
+                return Ok(());
+            }
+            h.update(&buf[..n]);
+        }
+    })?;
+    Ok(hex::encode(h.finalize()))
 }
 
 /// Does the stream contain any of the markers every Go toolchain leaves in an executable?
@@ -248,7 +333,7 @@ mod tests {
         assert_eq!(pass.hits[0].start, at as u64);
         assert_eq!(&pass.hits[0].data[..14], MAGIC);
         assert_eq!(pass.hits[0].data[14], 8);
-        assert_eq!(pass.sha256, hex::encode(Sha256::digest(&data)));
+        assert_eq!(pass.sha256, Some(hex::encode(Sha256::digest(&data))));
         assert_eq!(pass.head.len(), HEAD_LEN);
     }
 

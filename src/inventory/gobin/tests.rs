@@ -5,6 +5,34 @@
 use super::*;
 use crate::artifact::stream::MemSource;
 
+/// The same bytes without a known length: forces the streaming path.
+struct Streamed(Vec<u8>);
+
+impl ByteSource for Streamed {
+    fn with_reader(
+        &self,
+        f: &mut dyn FnMut(&mut dyn io::Read) -> io::Result<()>,
+    ) -> io::Result<()> {
+        f(&mut &self.0[..])
+    }
+}
+
+/// Read through both paths (seek and stream) and insist they agree.
+fn read(src: &MemSource) -> Result<Executable, GoBinError> {
+    let opts = ReadOptions { hash: false };
+    let seek = super::read(src, opts);
+    let stream = super::read(&Streamed(src.0.clone()), opts);
+    match (&seek, &stream) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(format!("{:?}", a.images), format!("{:?}", b.images));
+            assert!(a.sha256.is_none() && b.sha256.is_some());
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string()),
+        _ => panic!("seek and stream paths disagree: {seek:?} vs {stream:?}"),
+    }
+    seek
+}
+
 const START: [u8; 16] = [
     0x30, 0x77, 0xaf, 0x0c, 0x92, 0x74, 0x08, 0x02, 0x41, 0xe1, 0xc1, 0x07, 0xe6, 0xd6, 0x18, 0xe6,
 ];
