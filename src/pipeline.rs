@@ -17,16 +17,25 @@ pub fn inventories(
     merge_naming(&mut art.naming, &target.naming);
     let label = art.label();
     let zip_path = art.zip.as_ref().map(|z| z.path.clone());
-    let (exe, zip_sha) = std::thread::scope(|s| {
-        let zip_hash = zip_path
-            .as_ref()
-            .map(|p| s.spawn(move || artifact::sha256_file(p)));
-        let exe = gobin::read(art.source.as_ref(), opts);
-        let zip_sha = zip_hash.map(|h| h.join().expect("hash thread does not panic"));
-        (exe, zip_sha)
-    });
+    // The ZIP's own hash (the lock file's `zh:`) is computed by the scanning thread while it waits
+    // for inflated bytes.
+    let mut zip_hash = match &zip_path {
+        Some(p) => Some(
+            artifact::HashingFile::open(p)
+                .with_context(|| format!("cannot read {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let exe = match zip_hash.as_mut() {
+        Some(h) => {
+            let mut step = || h.step();
+            gobin::read_with_idle(art.source.as_ref(), opts, Some(&mut step))
+        }
+        None => gobin::read(art.source.as_ref(), opts),
+    };
     let exe = exe.with_context(|| label.clone())?;
-    let zip_sha = zip_sha
+    let zip_sha = zip_hash
+        .map(|h| h.finish())
         .transpose()
         .with_context(|| format!("cannot hash {}", target.path.display()))?;
     Ok(Inventory::from_executable(&art, &exe, zip_sha))

@@ -7,7 +7,7 @@ pub mod stream;
 pub mod zip;
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -157,17 +157,38 @@ impl Artifact {
     }
 }
 
-/// Lowercase hex SHA-256 of a file, streamed.
-pub fn sha256_file(path: &Path) -> io::Result<String> {
-    let mut f = File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; stream::CHUNK];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
+/// A file hashed one chunk at a time, so the work can be slotted into another thread's idle time.
+pub struct HashingFile {
+    file: File,
+    hasher: Sha256,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl HashingFile {
+    pub fn open(path: &Path) -> io::Result<HashingFile> {
+        Ok(HashingFile {
+            file: File::open(path)?,
+            hasher: Sha256::new(),
+            buf: vec![0u8; stream::CHUNK],
+            done: false,
+        })
     }
-    Ok(hex::encode(h.finalize()))
+
+    /// Hash the next chunk; `false` once the whole file is in.
+    pub fn step(&mut self) -> io::Result<bool> {
+        if self.done {
+            return Ok(false);
+        }
+        let n = stream::fill(&mut self.file, &mut self.buf)?;
+        self.hasher.update(&self.buf[..n]);
+        self.done = n < self.buf.len();
+        Ok(!self.done)
+    }
+
+    /// The lowercase hex digest (hashing whatever is left first).
+    pub fn finish(mut self) -> io::Result<String> {
+        while self.step()? {}
+        Ok(hex::encode(self.hasher.finalize()))
+    }
 }

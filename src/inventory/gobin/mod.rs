@@ -78,17 +78,30 @@ pub struct ReadOptions {
 
 /// Read the buildinfo of every Go image in `src`.
 pub fn read(src: &dyn ByteSource, opts: ReadOptions) -> Result<Executable, GoBinError> {
+    read_with_idle(src, opts, None)
+}
+
+/// [`read`], running `idle` on the scanning thread whenever it waits for bytes (streaming only;
+/// any idle work left is finished before returning).
+pub fn read_with_idle(
+    src: &dyn ByteSource,
+    opts: ReadOptions,
+    mut idle: Option<scan::IdleWork<'_>>,
+) -> Result<Executable, GoBinError> {
     if let Some(len) = src.known_len()
         && let Some(mut pass) = scan::seek_pass(src, len)?
     {
         if opts.hash {
             pass.sha256 = Some(scan::hash_source(src)?);
         }
+        if let Some(work) = idle {
+            while work()? {}
+        }
         return decode(src, &pass);
     }
     let mut pass = None;
     src.with_reader(&mut |r| {
-        pass = Some(scan::first_pass(r)?);
+        pass = Some(scan::first_pass(r, idle.take())?);
         Ok(())
     })?;
     let pass = pass.ok_or_else(|| io::Error::other("reader produced nothing"))?;

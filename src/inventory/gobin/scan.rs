@@ -146,22 +146,44 @@ impl Scanner {
     }
 }
 
+/// Work the scanning thread does whenever no chunk is waiting (e.g. hashing the ZIP file for its
+/// `zh:`), so that two threads keep two cores busy instead of three threads fighting for them.
+/// Each call does one small step and says whether more remains.
+pub type IdleWork<'a> = &'a mut (dyn FnMut() -> io::Result<bool> + Send);
+
 /// Stream `r` to its end once, hashing and scanning on a worker thread.
-pub fn first_pass(r: &mut dyn Read) -> io::Result<FirstPass> {
+pub fn first_pass(r: &mut dyn Read, mut idle: Option<IdleWork<'_>>) -> io::Result<FirstPass> {
     let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(IN_FLIGHT);
     let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
     for _ in 0..IN_FLIGHT {
         free_tx.send(vec![0u8; CHUNK]).expect("channel has room");
     }
     std::thread::scope(|s| {
-        let worker = s.spawn(move || {
+        let worker = s.spawn(move || -> io::Result<FirstPass> {
             let mut sc = Scanner::new();
-            for (buf, n) in full_rx {
+            loop {
+                let msg = match idle.as_mut() {
+                    Some(work) => match full_rx.try_recv() {
+                        Ok(m) => Some(m),
+                        Err(mpsc::TryRecvError::Empty) => {
+                            if !work()? {
+                                idle = None;
+                            }
+                            continue;
+                        }
+                        Err(mpsc::TryRecvError::Disconnected) => None,
+                    },
+                    None => full_rx.recv().ok(),
+                };
+                let Some((buf, n)) = msg else { break };
                 sc.feed(&buf[..n]);
                 // The reader may already be gone after an error; nothing to recycle then.
                 let _ = free_tx.send(buf);
             }
-            sc.finish()
+            if let Some(work) = idle {
+                while work()? {}
+            }
+            Ok(sc.finish())
         });
         let mut result = Ok(());
         while let Ok(mut buf) = free_rx.recv() {
@@ -182,7 +204,7 @@ pub fn first_pass(r: &mut dyn Read) -> io::Result<FirstPass> {
         let pass = worker
             .join()
             .map_err(|_| io::Error::other("scanner thread panicked"))?;
-        result.map(|()| pass)
+        result.and(pass)
     })
 }
 
@@ -323,11 +345,20 @@ mod tests {
         data[at + 14] = 8;
         let unaligned = CHUNK + 1000 + 3;
         data[unaligned..unaligned + MAGIC.len()].copy_from_slice(MAGIC);
-        let pass = first_pass(&mut Dribble {
-            data: &data,
-            step: 7777,
-        })
+        let mut calls = 0;
+        let mut idle = || {
+            calls += 1;
+            Ok(calls < 3)
+        };
+        let pass = first_pass(
+            &mut Dribble {
+                data: &data,
+                step: 7777,
+            },
+            Some(&mut idle),
+        )
         .unwrap();
+        assert_eq!(calls, 3, "idle work runs to completion");
         assert_eq!(pass.len, data.len() as u64);
         assert_eq!(pass.hits.len(), 1);
         assert_eq!(pass.hits[0].start, at as u64);
