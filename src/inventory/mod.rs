@@ -121,9 +121,13 @@ impl Module {
 }
 
 fn encode_purl_part(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
+    let safe = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~');
+    if s.bytes().all(safe) {
+        return s.to_string();
+    }
+    let mut o = String::with_capacity(s.len() + 8);
     for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
+        if safe(b) {
             o.push(b as char);
         } else {
             o.push_str(&format!("%{b:02X}"));

@@ -31,16 +31,16 @@ fn sha256(hex: &str) -> Value {
     json!([{"alg": "SHA-256", "content": hex}])
 }
 
-fn module_component(m: &Module) -> Value {
+fn module_component(m: &Module, purl: &str) -> Value {
     let mut c = json!({
-        "bom-ref": m.purl(),
+        "bom-ref": purl,
         "type": "library",
         "name": m.path,
     });
     if let Some(v) = &m.version {
         c["version"] = json!(v);
     }
-    c["purl"] = json!(m.purl());
+    c["purl"] = json!(purl);
     let p = module_properties(m);
     if !p.is_empty() {
         c["properties"] = props(p);
@@ -104,12 +104,12 @@ pub fn render(inv: &Inventory, spec: Spec, opts: &RenderOptions) -> Vec<u8> {
     let mut seen = std::collections::BTreeSet::new();
     let main_ref = inv.main.purl();
     seen.insert(main_ref.clone());
-    components.push(module_component(&inv.main));
+    components.push(module_component(&inv.main, &main_ref));
     let mut dep_refs = Vec::new();
     for m in &inv.modules {
         let r = m.purl();
         if seen.insert(r.clone()) {
-            components.push(module_component(m));
+            components.push(module_component(m, &r));
             dep_refs.push(r);
         }
     }
