@@ -99,13 +99,27 @@ pub fn read_with_idle(
         }
         return decode(src, &pass);
     }
+    let mut pass = stream_pass(src, false, idle.take())?;
+    if pass.hits.is_empty() && !pass.scanned_all {
+        // Not where Go's reader looks: scan every byte before giving up.
+        let full = stream_pass(src, true, None)?;
+        pass.hits = full.hits;
+    }
+    decode(src, &pass)
+}
+
+fn stream_pass(
+    src: &dyn ByteSource,
+    full_scan: bool,
+    idle: Option<scan::IdleWork<'_>>,
+) -> io::Result<FirstPass> {
+    let mut idle = idle;
     let mut pass = None;
     src.with_reader(&mut |r| {
-        pass = Some(scan::first_pass(r, idle.take())?);
+        pass = Some(scan::first_pass(r, full_scan, idle.take())?);
         Ok(())
     })?;
-    let pass = pass.ok_or_else(|| io::Error::other("reader produced nothing"))?;
-    decode(src, &pass)
+    pass.ok_or_else(|| io::Error::other("reader produced nothing"))
 }
 
 /// Interpret a finished first pass.

@@ -35,6 +35,8 @@ pub struct FirstPass {
     pub slice_heads: Vec<Capture>,
     /// Buildinfo magic hits at 16-byte-aligned offsets, each with up to [`HIT_CAPTURE`] bytes.
     pub hits: Vec<Capture>,
+    /// False when only the data window was scanned (the header named one).
+    pub scanned_all: bool,
 }
 
 struct Scanner {
@@ -45,11 +47,17 @@ struct Scanner {
     hits: Vec<Capture>,
     tail: Vec<u8>,
     finder: memmem::Finder<'static>,
+    /// Once the header is read: the only byte range worth scanning (a thin image's data
+    /// window, where Go's own reader looks). `None` = scan everything.
+    window: Option<(u64, u64)>,
+    full_scan: bool,
 }
 
 impl Scanner {
-    fn new() -> Self {
+    fn new(full_scan: bool) -> Self {
         Scanner {
+            window: None,
+            full_scan,
             pos: 0,
             hasher: Sha256::new(),
             head: Vec::with_capacity(HEAD_LEN),
@@ -65,13 +73,17 @@ impl Scanner {
             return;
         }
         let mut caps = Vec::new();
-        if let Ok(Layout::Fat(arches)) = exe::detect(&self.head) {
-            for a in arches {
-                let mut c = Capture::new(a.offset, HEAD_LEN.min(a.size as usize));
-                // Bytes already passed are all in the head.
-                c.feed(0, &self.head);
-                caps.push(c);
+        match exe::detect(&self.head) {
+            Ok(Layout::Fat(arches)) => {
+                for a in arches {
+                    let mut c = Capture::new(a.offset, HEAD_LEN.min(a.size as usize));
+                    // Bytes already passed are all in the head.
+                    c.feed(0, &self.head);
+                    caps.push(c);
+                }
             }
+            Ok(Layout::Thin(img)) if !self.full_scan => self.window = img.data_window,
+            _ => {}
         }
         self.slice_heads = Some(caps);
     }
@@ -117,9 +129,19 @@ impl Scanner {
                 }
             }
         }
+        // Only the part of the chunk inside the data window, once that is known.
+        let (lo, hi) = match self.window {
+            Some((ws, we)) => {
+                let end = pos + chunk.len() as u64;
+                let lo = ws.clamp(pos, end);
+                let hi = (we + MAGIC.len() as u64).clamp(lo, end);
+                ((lo - pos) as usize, (hi - pos) as usize)
+            }
+            None => (0, chunk.len()),
+        };
         let mut found = Vec::new();
-        for i in self.finder.find_iter(chunk) {
-            found.push(pos + i as u64);
+        for i in self.finder.find_iter(&chunk[lo..hi]) {
+            found.push(pos + (lo + i) as u64);
         }
         for at in found {
             let before = self.hits.len();
@@ -142,6 +164,7 @@ impl Scanner {
             head: self.head,
             slice_heads: self.slice_heads.unwrap_or_default(),
             hits: self.hits,
+            scanned_all: self.window.is_none(),
         }
     }
 }
@@ -152,7 +175,14 @@ impl Scanner {
 pub type IdleWork<'a> = &'a mut (dyn FnMut() -> io::Result<bool> + Send);
 
 /// Stream `r` to its end once, hashing and scanning on a worker thread.
-pub fn first_pass(r: &mut dyn Read, mut idle: Option<IdleWork<'_>>) -> io::Result<FirstPass> {
+///
+/// With `full_scan` false, the magic is looked for only inside the data window that the header
+/// names (after the first [`HEAD_LEN`] bytes); the caller rescans in full if that finds nothing.
+pub fn first_pass(
+    r: &mut dyn Read,
+    full_scan: bool,
+    mut idle: Option<IdleWork<'_>>,
+) -> io::Result<FirstPass> {
     let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(IN_FLIGHT);
     let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
     for _ in 0..IN_FLIGHT {
@@ -160,7 +190,7 @@ pub fn first_pass(r: &mut dyn Read, mut idle: Option<IdleWork<'_>>) -> io::Resul
     }
     std::thread::scope(|s| {
         let worker = s.spawn(move || -> io::Result<FirstPass> {
-            let mut sc = Scanner::new();
+            let mut sc = Scanner::new(full_scan);
             loop {
                 let msg = match idle.as_mut() {
                     Some(work) => match full_rx.try_recv() {
@@ -273,6 +303,7 @@ pub fn seek_pass(src: &dyn ByteSource, len: u64) -> io::Result<Option<FirstPass>
         head,
         slice_heads,
         hits,
+        scanned_all: false,
     }))
 }
 
@@ -355,6 +386,7 @@ mod tests {
                 data: &data,
                 step: 7777,
             },
+            true,
             Some(&mut idle),
         )
         .unwrap();
