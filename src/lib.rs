@@ -5,6 +5,7 @@
 //! [`inventory`] (Go buildinfo → one inventory model) → [`report`] (CycloneDX, SPDX, table).
 //! [`pipeline`] joins the stages for one target; [`cli`] maps commands and exit codes.
 
+pub mod analysis;
 pub mod artifact;
 pub mod cli;
 pub mod inventory;
