@@ -8,7 +8,7 @@ use crate::inventory::{Inventory, gobin};
 use crate::source::Target;
 
 /// Inventory every Go image of one target.
-pub fn inventories(
+pub fn inventories_of(
     target: &Target,
     limits: Limits,
     opts: gobin::ReadOptions,
@@ -52,4 +52,22 @@ fn merge_naming(into: &mut artifact::Naming, from: &artifact::Naming) {
     fill(&mut into.os, &from.os);
     fill(&mut into.arch, &from.arch);
     fill(&mut into.address, &from.address);
+}
+
+/// Inventory every target; all or nothing — one failure names every failing target and no
+/// inventory is returned, so nothing gets written.
+pub fn collect(targets: &[Target], limits: Limits, opts: gobin::ReadOptions) -> Result<Vec<Inventory>> {
+    let mut inventories = Vec::new();
+    let mut failures = Vec::new();
+    for t in targets {
+        match inventories_of(t, limits, opts) {
+            Ok(inv) => inventories.extend(inv),
+            Err(e) => failures.push(format!("{e:#}")),
+        }
+    }
+    match failures.len() {
+        0 => Ok(inventories),
+        1 => anyhow::bail!("{}", failures[0]),
+        n => anyhow::bail!("{n} targets failed, nothing written:\n  {}", failures.join("\n  ")),
+    }
 }

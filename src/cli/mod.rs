@@ -3,6 +3,7 @@
 
 mod buildinfo;
 mod sbom;
+mod scan;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::report::SbomFormat;
+use crate::report::findings::ScanFormat;
 
 /// Supply-chain scanner for OpenTofu/Terraform providers.
 #[derive(Debug, Parser)]
@@ -29,6 +31,8 @@ pub struct Cli {
 pub enum Command {
     /// Generate an SBOM for provider ZIPs, executables or directories (dist/ or filesystem mirrors).
     Sbom(SbomArgs),
+    /// Match provider artifacts against the offline vulnerability database and report.
+    Scan(ScanArgs),
     /// Print an executable's Go buildinfo exactly as `go version -m` does.
     Buildinfo(BuildinfoArgs),
 }
@@ -60,6 +64,35 @@ pub struct SbomArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Provider ZIPs, executables, or directories to walk.
+    #[arg(required = true, value_name = "TARGET")]
+    pub targets: Vec<PathBuf>,
+    /// Report format for stdout (default: table on a terminal, json otherwise).
+    #[arg(short, long, value_enum)]
+    pub format: Option<ScanFormat>,
+    /// Write a report to a file: FORMAT=PATH (repeatable; PATH `-` is stdout), or PATH for --format.
+    #[arg(short, long, value_name = "[FORMAT=]PATH")]
+    pub output: Vec<String>,
+    /// Vulnerability database: a directory or ZIP in the Go vulndb or OSV-export layout
+    /// (default: the one `provguard db update` keeps in the cache directory).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Warn when the database is older than this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    pub db_max_age: i64,
+    /// Exit with this code when an affected vulnerability is found (as Trivy's --exit-code).
+    #[arg(long, value_name = "N")]
+    pub exit_code: Option<u8>,
+    /// Byte-identical output for identical input (also implied by SOURCE_DATE_EPOCH).
+    #[arg(long)]
+    pub deterministic: bool,
+    /// Refuse ZIP entries that inflate beyond this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
+    pub max_entry_size: u64,
+}
+
+#[derive(Debug, Args)]
 pub struct BuildinfoArgs {
     /// Executables or provider ZIPs.
     #[arg(required = true, value_name = "FILE")]
@@ -81,6 +114,7 @@ fn init_logging(cli: &Cli) {
         .with_writer(std::io::stderr)
         .with_max_level(level)
         .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .try_init();
 }
@@ -97,6 +131,7 @@ pub fn main() -> ExitCode {
     init_logging(&cli);
     let result = match &cli.command {
         Command::Sbom(a) => sbom::run(a),
+        Command::Scan(a) => scan::run(a),
         Command::Buildinfo(a) => buildinfo::run(a),
     };
     match result {

@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 
 use super::SbomArgs;
 use crate::artifact::zip::Limits;
-use crate::inventory::{Inventory, gobin};
+use crate::inventory::gobin;
 use crate::report::{self, RenderOptions, SbomFormat, output::write_atomic};
 use crate::{pipeline, source};
 
@@ -20,22 +20,7 @@ pub fn run(args: &SbomArgs) -> Result<u8> {
         hash: !args.no_executable_hash,
     };
     // All or nothing: every target is read before anything is written.
-    let mut inventories: Vec<Inventory> = Vec::new();
-    let mut failures = Vec::new();
-    for t in &targets {
-        match pipeline::inventories(t, limits, read_opts) {
-            Ok(inv) => inventories.extend(inv),
-            Err(e) => failures.push(format!("{e:#}")),
-        }
-    }
-    match failures.len() {
-        0 => {}
-        1 => bail!("{}", failures[0]),
-        n => bail!(
-            "{n} targets failed, nothing written:\n  {}",
-            failures.join("\n  ")
-        ),
-    }
+    let inventories = pipeline::collect(&targets, limits, read_opts)?;
     for inv in &inventories {
         tracing::info!(
             "{}: {} modules from {}, main version from {}",

@@ -15,6 +15,11 @@ pub enum Spec {
     V1_6,
 }
 
+/// The legacy (1.5) tools array naming provguard.
+pub fn tools_v15(opts: &RenderOptions) -> Value {
+    json!([{"vendor": "provguard", "name": "provguard", "version": opts.tool_version}])
+}
+
 /// Stable bom-refs of the two non-module components.
 pub const ROOT_REF: &str = "provider";
 pub const BINARY_REF: &str = "executable";
@@ -50,6 +55,18 @@ fn module_component(m: &Module, purl: &str) -> Value {
 
 /// Render `inv` as a CycloneDX JSON document.
 pub fn render(inv: &Inventory, spec: Spec, opts: &RenderOptions) -> Vec<u8> {
+    to_json_bytes(&bom(inv, spec, opts, opts.serial(inv, "cyclonedx")))
+}
+
+/// Pretty JSON with a trailing newline.
+pub fn to_json_bytes(doc: &Value) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(doc).expect("JSON values always serialize");
+    out.push(b'\n');
+    out
+}
+
+/// The BOM of `inv` with the given serial number (VEX documents link to it).
+pub fn bom(inv: &Inventory, spec: Spec, opts: &RenderOptions, serial: uuid::Uuid) -> Value {
     let s = &inv.subject;
     let tool_version = opts.tool_version;
     let tools = match spec {
@@ -124,7 +141,7 @@ pub fn render(inv: &Inventory, spec: Spec, opts: &RenderOptions) -> Vec<u8> {
     let doc = json!({
         "bomFormat": "CycloneDX",
         "specVersion": match spec { Spec::V1_5 => "1.5", Spec::V1_6 => "1.6" },
-        "serialNumber": format!("urn:uuid:{}", opts.serial(inv, "cyclonedx")),
+        "serialNumber": format!("urn:uuid:{serial}"),
         "version": 1,
         "metadata": {
             "timestamp": time::rfc3339(opts.timestamp),
@@ -134,7 +151,5 @@ pub fn render(inv: &Inventory, spec: Spec, opts: &RenderOptions) -> Vec<u8> {
         "components": components,
         "dependencies": dependencies,
     });
-    let mut out = serde_json::to_vec_pretty(&doc).expect("JSON values always serialize");
-    out.push(b'\n');
-    out
+    doc
 }

@@ -3,6 +3,7 @@
 //! Writing to disk is atomic ([`output`]).
 
 pub mod cyclonedx;
+pub mod findings;
 pub mod output;
 pub mod spdx;
 pub mod table;

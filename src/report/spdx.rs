@@ -127,7 +127,5 @@ pub fn render(inv: &Inventory, opts: &RenderOptions) -> Vec<u8> {
         "packages": packages,
         "relationships": relationships,
     });
-    let mut out = serde_json::to_vec_pretty(&doc).expect("JSON values always serialize");
-    out.push(b'\n');
-    out
+    super::cyclonedx::to_json_bytes(&doc)
 }
