@@ -56,7 +56,11 @@ fn merge_naming(into: &mut artifact::Naming, from: &artifact::Naming) {
 
 /// Inventory every target; all or nothing — one failure names every failing target and no
 /// inventory is returned, so nothing gets written.
-pub fn collect(targets: &[Target], limits: Limits, opts: gobin::ReadOptions) -> Result<Vec<Inventory>> {
+pub fn collect(
+    targets: &[Target],
+    limits: Limits,
+    opts: gobin::ReadOptions,
+) -> Result<Vec<Inventory>> {
     let mut inventories = Vec::new();
     let mut failures = Vec::new();
     for t in targets {
@@ -68,6 +72,9 @@ pub fn collect(targets: &[Target], limits: Limits, opts: gobin::ReadOptions) -> 
     match failures.len() {
         0 => Ok(inventories),
         1 => anyhow::bail!("{}", failures[0]),
-        n => anyhow::bail!("{n} targets failed, nothing written:\n  {}", failures.join("\n  ")),
+        n => anyhow::bail!(
+            "{n} targets failed, nothing written:\n  {}",
+            failures.join("\n  ")
+        ),
     }
 }

@@ -30,12 +30,24 @@ pub fn outputs(args: &ScanArgs) -> Result<Vec<(ScanFormat, Dest)>> {
     });
     let mut outs = Vec::new();
     for o in &args.output {
-        match o.split_once('=').and_then(|(f, p)| ScanFormat::parse(f).map(|f| (f, p))) {
-            Some((f, p)) => outs.push((f, if p == "-" { Dest::Stdout } else { Dest::File(p.into()) })),
+        match o
+            .split_once('=')
+            .and_then(|(f, p)| ScanFormat::parse(f).map(|f| (f, p)))
+        {
+            Some((f, p)) => outs.push((
+                f,
+                if p == "-" {
+                    Dest::Stdout
+                } else {
+                    Dest::File(p.into())
+                },
+            )),
             None => outs.push((default, Dest::File(o.into()))),
         }
     }
-    if outs.is_empty() || (args.format.is_some() && !outs.iter().any(|(f, _)| Some(*f) == args.format)) {
+    if outs.is_empty()
+        || (args.format.is_some() && !outs.iter().any(|(f, _)| Some(*f) == args.format))
+    {
         outs.push((default, Dest::Stdout));
     }
     if outs.iter().filter(|(_, d)| *d == Dest::Stdout).count() > 1 {

@@ -67,7 +67,10 @@ mod parse_tests {
         for t in [0, 951_782_400, 1_717_200_000, 1_795_478_400] {
             assert_eq!(super::parse_rfc3339(&super::rfc3339(t)), Some(t));
         }
-        assert_eq!(super::parse_rfc3339("2026-11-01T00:00:00.123Z"), Some(1_793_491_200));
+        assert_eq!(
+            super::parse_rfc3339("2026-11-01T00:00:00.123Z"),
+            Some(1_793_491_200)
+        );
         assert_eq!(super::parse_rfc3339("junk"), None);
     }
 }

@@ -201,3 +201,54 @@ pub fn trivy_cache_dir() -> tempfile::TempDir {
     );
     dir
 }
+
+/// An OSV database (export layout, one `<ID>.json` per advisory) holding exactly the advisories
+/// of the Trivy test DB (`tests/fixtures/trivy/dbgen/advisories.json`), so that provguard and
+/// Trivy can be compared on the same facts. CVE-2023-45283 keeps its real `goos: [windows]`
+/// import restriction from GO-2023-2185, which Trivy's DB format drops.
+pub fn osv_mirror_of_trivy_db(dir: &Path) {
+    let src: Value = serde_json::from_slice(
+        &std::fs::read(repo().join("tests/fixtures/trivy/dbgen/advisories.json")).unwrap(),
+    )
+    .unwrap();
+    for a in src["advisories"].as_array().unwrap() {
+        let id = a["id"].as_str().unwrap();
+        let mut events = Vec::new();
+        for c in a["advisory"]["VulnerableVersions"].as_array().unwrap() {
+            let c = c.as_str().unwrap();
+            match c.split_once(", ") {
+                Some((lo, hi)) => {
+                    events.push(serde_json::json!({"introduced": lo.trim_start_matches(">= ")}));
+                    events.push(serde_json::json!({"fixed": hi.trim_start_matches("< ")}));
+                }
+                None => {
+                    events.push(serde_json::json!({"introduced": "0"}));
+                    events.push(serde_json::json!({"fixed": c.trim_start_matches("< ")}));
+                }
+            }
+        }
+        let mut affected = serde_json::json!({
+            "package": {"name": a["package"], "ecosystem": "Go"},
+            "ranges": [{"type": "SEMVER", "events": events}],
+        });
+        if id == "CVE-2023-45283" {
+            affected["ecosystem_specific"] =
+                serde_json::json!({"imports": [{"path": "path/filepath", "goos": ["windows"]}]});
+        }
+        let vuln = &src["vulnerabilities"][id];
+        let mut entry = serde_json::json!({
+            "id": id,
+            "modified": "2026-11-01T00:00:00Z",
+            "summary": vuln["Title"],
+            "affected": [affected],
+        });
+        if let Some(v) = vuln["CVSS"].as_object().and_then(|m| m.values().next()) {
+            entry["severity"] = serde_json::json!([{"type": "CVSS_V3", "score": v["V3Vector"]}]);
+        }
+        std::fs::write(
+            dir.join(format!("{id}.json")),
+            serde_json::to_vec_pretty(&entry).unwrap(),
+        )
+        .unwrap();
+    }
+}

@@ -49,7 +49,15 @@ fn ratings(f: &Finding) -> Value {
         r["score"] = json!(score);
     }
     if let Some(v) = &f.advisory.vector {
-        r["method"] = json!(if v.starts_with("CVSS:3.1") { "CVSSv31" } else if v.starts_with("CVSS:3") { "CVSSv3" } else if v.starts_with("CVSS:4") { "CVSSv4" } else { "other" });
+        r["method"] = json!(if v.starts_with("CVSS:3.1") {
+            "CVSSv31"
+        } else if v.starts_with("CVSS:3") {
+            "CVSSv3"
+        } else if v.starts_with("CVSS:4") {
+            "CVSSv4"
+        } else {
+            "other"
+        });
         r["vector"] = json!(v);
     }
     json!([r])
@@ -141,9 +149,11 @@ pub fn render_vdr(r: &ScanReport) -> Vec<u8> {
         }
         e.2.push(json!({"ref": f.purl(), "versions": [{"version": f.installed, "status": if f.is_affected() { "affected" } else { "unaffected" }}]}));
     }
-    doc["vulnerabilities"] = json!(by_id
-        .into_values()
-        .map(|(f, status, affects)| vulnerability(&f, &status, affects))
-        .collect::<Vec<_>>());
+    doc["vulnerabilities"] = json!(
+        by_id
+            .into_values()
+            .map(|(f, status, affects)| vulnerability(&f, &status, affects))
+            .collect::<Vec<_>>()
+    );
     to_json_bytes(&doc)
 }

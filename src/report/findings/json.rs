@@ -24,9 +24,14 @@ pub fn render(r: &ScanReport) -> Vec<u8> {
                 .map(|f| {
                     let (status, justification, detail) = match &f.status {
                         Status::Affected => ("affected", None, None),
-                        Status::NotAffected { justification, detail } => {
-                            ("not_affected", Some(justification.clone()), Some(detail.clone()))
-                        }
+                        Status::NotAffected {
+                            justification,
+                            detail,
+                        } => (
+                            "not_affected",
+                            Some(justification.clone()),
+                            Some(detail.clone()),
+                        ),
                     };
                     json!({
                         "id": f.id,

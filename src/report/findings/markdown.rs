@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use super::{ScanReport, inventory_source};
-use crate::analysis::vuln::{Severity, Status};
 use crate::analysis::vuln::version::Version;
+use crate::analysis::vuln::{Severity, Status};
 use crate::report::time;
 
 fn cell(s: &str) -> String {
@@ -43,7 +43,9 @@ pub fn render(r: &ScanReport) -> String {
     for a in &r.artifacts {
         for f in a.affected() {
             let Some(to) = f.upgrade_to() else { continue };
-            let e = upgrades.entry(f.module.clone()).or_insert_with(|| (to.clone(), Vec::new()));
+            let e = upgrades
+                .entry(f.module.clone())
+                .or_insert_with(|| (to.clone(), Vec::new()));
             let newer = |x: &str| Version::parse(x.trim_start_matches("go"));
             if newer(&to) > newer(&e.0) {
                 e.0 = to.clone();
@@ -59,8 +61,17 @@ pub fn render(r: &ScanReport) -> String {
     } else {
         o.push_str("| Module | Upgrade to | Fixes |\n|---|---|---|\n");
         for (m, (to, ids)) in &upgrades {
-            let what = if m == "stdlib" { format!("{m} (rebuild with Go {})", to.trim_start_matches("go")) } else { m.clone() };
-            o.push_str(&format!("| {} | {} | {} |\n", cell(&what), to, ids.join(", ")));
+            let what = if m == "stdlib" {
+                format!("{m} (rebuild with Go {})", to.trim_start_matches("go"))
+            } else {
+                m.clone()
+            };
+            o.push_str(&format!(
+                "| {} | {} | {} |\n",
+                cell(&what),
+                to,
+                ids.join(", ")
+            ));
         }
     }
     for a in &r.artifacts {
@@ -100,7 +111,12 @@ pub fn render(r: &ScanReport) -> String {
         }
         for f in a.not_affected() {
             if let Status::NotAffected { detail, .. } = &f.status {
-                o.push_str(&format!("\nNot affected: **{}** in {} — {}.\n", f.id, f.module, cell(detail)));
+                o.push_str(&format!(
+                    "\nNot affected: **{}** in {} — {}.\n",
+                    f.id,
+                    f.module,
+                    cell(detail)
+                ));
             }
         }
     }

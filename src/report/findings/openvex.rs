@@ -13,7 +13,9 @@ use crate::analysis::vuln::Status;
 use crate::report::{cyclonedx::to_json_bytes, time};
 
 /// `(vulnerability, product purl)` → the merged status and what it needs to say.
-pub(super) fn merged_statuses(r: &ScanReport) -> BTreeMap<(String, String), (Status, Vec<String>, Option<String>)> {
+pub(super) fn merged_statuses(
+    r: &ScanReport,
+) -> BTreeMap<(String, String), (Status, Vec<String>, Option<String>)> {
     let mut m: BTreeMap<(String, String), (Status, Vec<String>, Option<String>)> = BTreeMap::new();
     for a in &r.artifacts {
         for f in &a.findings {
@@ -30,7 +32,10 @@ pub(super) fn merged_statuses(r: &ScanReport) -> BTreeMap<(String, String), (Sta
 }
 
 pub fn render(r: &ScanReport) -> Vec<u8> {
-    let id = r.artifacts.first().map(|a| r.opts.serial(&a.inventory, "openvex"));
+    let id = r
+        .artifacts
+        .first()
+        .map(|a| r.opts.serial(&a.inventory, "openvex"));
     let mut statements = Vec::new();
     for ((vuln, purl), (status, aliases, upgrade)) in merged_statuses(r) {
         let mut s = json!({
@@ -45,7 +50,10 @@ pub fn render(r: &ScanReport) -> Vec<u8> {
                     None => "No fixed version is known yet; track the advisory.".to_string(),
                 });
             }
-            Status::NotAffected { justification, detail } => {
+            Status::NotAffected {
+                justification,
+                detail,
+            } => {
                 s["status"] = json!("not_affected");
                 s["justification"] = json!(justification);
                 s["impact_statement"] = json!(detail);

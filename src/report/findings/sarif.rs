@@ -60,7 +60,10 @@ pub fn render(r: &ScanReport) -> Vec<u8> {
                     },
                 })
             });
-            let upgrade = f.upgrade_to().map(|u| format!(" Upgrade to {u}.")).unwrap_or_default();
+            let upgrade = f
+                .upgrade_to()
+                .map(|u| format!(" Upgrade to {u}."))
+                .unwrap_or_default();
             results.push(json!({
                 "ruleId": f.id,
                 "level": level(f.severity()),
@@ -80,7 +83,12 @@ pub fn render(r: &ScanReport) -> Vec<u8> {
             }));
         }
     }
-    let index: BTreeMap<String, usize> = rules.keys().cloned().enumerate().map(|(i, k)| (k, i)).collect();
+    let index: BTreeMap<String, usize> = rules
+        .keys()
+        .cloned()
+        .enumerate()
+        .map(|(i, k)| (k, i))
+        .collect();
     for res in &mut results {
         let id = res["ruleId"].as_str().unwrap_or_default().to_string();
         res["ruleIndex"] = json!(index[&id]);

@@ -32,7 +32,14 @@ pub fn render(r: &ScanReport) -> String {
         if total > 0 {
             let mut t = Table::new();
             t.load_style(presets::UTF8_FULL_CONDENSED);
-            t.set_header(vec!["Severity", "ID", "Module", "Installed", "Upgrade to", "Title"]);
+            t.set_header(vec![
+                "Severity",
+                "ID",
+                "Module",
+                "Installed",
+                "Upgrade to",
+                "Title",
+            ]);
             for f in a.affected() {
                 t.add_row(vec![
                     f.severity().to_string(),
@@ -48,7 +55,10 @@ pub fn render(r: &ScanReport) -> String {
         }
         for f in a.not_affected() {
             if let Status::NotAffected { detail, .. } = &f.status {
-                out.push_str(&format!("not affected: {} in {} — {detail}\n", f.id, f.module));
+                out.push_str(&format!(
+                    "not affected: {} in {} — {detail}\n",
+                    f.id, f.module
+                ));
             }
         }
         out.push('\n');
