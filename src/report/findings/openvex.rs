@@ -12,11 +12,12 @@ use super::ScanReport;
 use crate::analysis::vuln::Status;
 use crate::report::{cyclonedx::to_json_bytes, time};
 
+/// Per `(vulnerability, product purl)`: the merged status, the aliases, the version to upgrade to.
+type Statements = BTreeMap<(String, String), (Status, Vec<String>, Option<String>)>;
+
 /// `(vulnerability, product purl)` → the merged status and what it needs to say.
-pub(super) fn merged_statuses(
-    r: &ScanReport,
-) -> BTreeMap<(String, String), (Status, Vec<String>, Option<String>)> {
-    let mut m: BTreeMap<(String, String), (Status, Vec<String>, Option<String>)> = BTreeMap::new();
+fn merged_statuses(r: &ScanReport) -> Statements {
+    let mut m = Statements::new();
     for a in &r.artifacts {
         for f in &a.findings {
             let key = (f.id.clone(), f.purl());
