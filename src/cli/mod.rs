@@ -2,6 +2,7 @@
 //! (0 success, 1 policy violated, 2 error — never a panic on bad input).
 
 mod buildinfo;
+mod db;
 mod sbom;
 mod scan;
 
@@ -33,6 +34,9 @@ pub enum Command {
     Sbom(SbomArgs),
     /// Match provider artifacts against the offline vulnerability database and report.
     Scan(ScanArgs),
+    /// Manage the offline vulnerability database.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// Print an executable's Go buildinfo exactly as `go version -m` does.
     Buildinfo(BuildinfoArgs),
 }
@@ -78,6 +82,9 @@ pub struct ScanArgs {
     /// (default: the one `provguard db update` keeps in the cache directory).
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
+    /// Cache directory holding the database `provguard db update` fetched.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Warn when the database is older than this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     pub db_max_age: i64,
@@ -90,6 +97,44 @@ pub struct ScanArgs {
     /// Refuse ZIP entries that inflate beyond this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
     pub max_entry_size: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Download the vulnerability database into the cache directory (atomic replace).
+    Update(DbUpdateArgs),
+    /// Show which database `scan` would use and how fresh it is.
+    Info(DbInfoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DbUpdateArgs {
+    /// Where to fetch from: a Go vulndb base URL (index/db.json, index/modules.json, ID/…)
+    /// or the URL of an OSV export ZIP (…/Go/all.zip).
+    #[arg(long, value_name = "URL", default_value = crate::source::vulndb::DEFAULT_URL)]
+    pub db_url: String,
+    /// Cache directory (default: $XDG_CACHE_HOME/provguard or ~/.cache/provguard).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Per-request timeout in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+    /// Parallel downloads.
+    #[arg(long, value_name = "N", default_value_t = 8)]
+    pub jobs: usize,
+    /// Retries per request on 429, 5xx and connection errors (with backoff).
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub retries: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct DbInfoArgs {
+    /// A database directory or ZIP (default: the one in the cache directory).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Cache directory (default: $XDG_CACHE_HOME/provguard or ~/.cache/provguard).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +177,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Sbom(a) => sbom::run(a),
         Command::Scan(a) => scan::run(a),
+        Command::Db(c) => db::run(c, cli.quiet),
         Command::Buildinfo(a) => buildinfo::run(a),
     };
     match result {

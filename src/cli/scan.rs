@@ -70,10 +70,9 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
             inventories.len()
         );
     }
-    let db_path = args
-        .db
-        .clone()
-        .unwrap_or_else(|| db::default_cache_dir().join("vulndb"));
+    let db_path = args.db.clone().unwrap_or_else(|| {
+        source::vulndb::current_path(&args.cache_dir.clone().unwrap_or_else(db::default_cache_dir))
+    });
     let wanted = inventories.iter().flat_map(vuln::packages_of).collect();
     let database = Database::open(&db_path, Some(&wanted))?;
     let opts = RenderOptions::from_env(args.deterministic);

@@ -1,6 +1,8 @@
-//! Where artifacts come from. Today: local files and directories (a GoReleaser `dist/`, or a
-//! filesystem mirror `HOST/NAMESPACE/TYPE/…` in packed or unpacked layout).
+//! Where artifacts and data come from: local files and directories (a GoReleaser `dist/`, or a
+//! filesystem mirror `HOST/NAMESPACE/TYPE/…` in packed or unpacked layout), and the offline
+//! vulnerability database fetched over HTTP ([`vulndb`]). Network access lives here only.
 
 pub mod local;
+pub mod vulndb;
 
 pub use local::{Target, resolve};

@@ -252,3 +252,97 @@ pub fn osv_mirror_of_trivy_db(dir: &Path) {
         .unwrap();
     }
 }
+
+/// A minimal HTTP/1.1 file server on 127.0.0.1 (port 0) for `db update` tests: serves `root`,
+/// gzip-encodes bodies when asked to and the client accepts it, answers 500 for `fail` paths,
+/// and records every path requested.
+pub struct FileServer {
+    pub url: String,
+    pub hits: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    addr: std::net::SocketAddr,
+}
+
+impl FileServer {
+    pub fn start(root: PathBuf, fail: Vec<String>, gzip: bool) -> FileServer {
+        use std::io::{BufRead, BufReader};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let hits = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (h, s) = (hits.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if s.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(mut conn) = conn else { continue };
+                let mut reader = BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                let mut accepts_gzip = false;
+                loop {
+                    let mut l = String::new();
+                    if reader.read_line(&mut l).unwrap_or(0) == 0 || l == "\r\n" {
+                        break;
+                    }
+                    if l.to_ascii_lowercase().starts_with("accept-encoding:") && l.contains("gzip")
+                    {
+                        accepts_gzip = true;
+                    }
+                }
+                h.lock().unwrap().push(path.clone());
+                let file = root.join(path.trim_start_matches('/'));
+                let (status, mut body, mut extra) = if fail.contains(&path) {
+                    ("500 Internal Server Error", b"boom".to_vec(), String::new())
+                } else if !path.contains("..") && file.is_file() {
+                    ("200 OK", std::fs::read(&file).unwrap(), String::new())
+                } else {
+                    ("404 Not Found", b"not found".to_vec(), String::new())
+                };
+                if gzip && accepts_gzip && status.starts_with("200") {
+                    let mut e =
+                        flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                    e.write_all(&body).unwrap();
+                    body = e.finish().unwrap();
+                    extra = "Content-Encoding: gzip\r\n".into();
+                }
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\n{extra}Connection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(head.as_bytes());
+                let _ = conn.write_all(&body);
+            }
+        });
+        FileServer {
+            url: format!("http://{addr}"),
+            hits,
+            stop,
+            addr,
+        }
+    }
+
+    pub fn hits_under(&self, prefix: &str) -> usize {
+        self.hits
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|p| p.starts_with(prefix))
+            .count()
+    }
+}
+
+impl Drop for FileServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::net::TcpStream::connect(self.addr);
+    }
+}
+
+pub fn copy_tree(from: &Path, to: &Path) {
+    copy_dir(from, to);
+}
