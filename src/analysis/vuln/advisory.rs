@@ -163,18 +163,19 @@ fn severity_of(
     sev: &[OsvSeverity],
     dbs: Option<&serde_json::Value>,
 ) -> (Severity, Option<f64>, Option<String>) {
-    for s in sev {
-        if s.kind == "CVSS_V3"
-            && let Some(score) = cvss::base_score_v3(&s.score)
-        {
-            return (
-                Severity::from_score(score),
-                Some(score),
-                Some(s.score.clone()),
-            );
+    // CVSS v3 first (what NVD and Trivy show), then v4.
+    for kind in ["CVSS_V3", "CVSS_V4"] {
+        for s in sev.iter().filter(|s| s.kind == kind) {
+            if let Some(score) = cvss::base_score(&s.score) {
+                return (
+                    Severity::from_score(score),
+                    Some(score),
+                    Some(s.score.clone()),
+                );
+            }
         }
     }
-    // No computable score (CVSS v4 vectors are not scored here): GitHub's word, if any.
+    // No computable score: GitHub's word, if any.
     let word = dbs
         .and_then(|d| d.get("severity"))
         .and_then(|s| s.as_str())
@@ -297,6 +298,7 @@ mod tests {
         let a = parse(br#"{"id":"GHSA-x","aliases":["GO-1"],"unknown":1,"database_specific":{"severity":"MODERATE"},
             "affected":[{"package":{"name":"a/b","ecosystem":"Go"},"versions":["1.0.0"]},{"package":{"name":"x","ecosystem":"npm"}}],
             "severity":[{"type":"CVSS_V4","score":"CVSS:4.0/AV:N"}]}"#).unwrap();
+        // An unparsable v4 vector falls back to GitHub's word.
         assert_eq!(a.severity, Severity::Medium);
         assert_eq!(a.headline_ids(), ["GHSA-x"]);
         assert_eq!(a.affected.len(), 1);
