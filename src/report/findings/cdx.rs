@@ -95,29 +95,39 @@ fn vulnerability(f: &Finding, status: &Status, affects: Vec<Value>) -> Value {
     v
 }
 
-/// The VEX BOM.
-pub fn render_vex(r: &ScanReport) -> Vec<u8> {
-    // Group by ID: one entry listing every affected ref, `exploitable` if any is affected.
+/// One vulnerability entry per ID, listing every `affects` item `affect` makes for it;
+/// `exploitable` when any finding of that ID is affected. `toolchain` findings are left out:
+/// they name no component of the SBOM.
+fn by_id<'a>(
+    findings: impl Iterator<Item = (&'a ArtifactScan, &'a Finding)>,
+    affect: impl Fn(&ArtifactScan, &Finding) -> Value,
+) -> Vec<Value> {
     let mut by_id: BTreeMap<String, (Finding, Status, Vec<Value>)> = BTreeMap::new();
-    for a in &r.artifacts {
-        // `toolchain` findings name no component of the SBOM: nothing to link to.
-        for f in a.findings.iter().filter(|f| in_sbom(a, f)) {
-            let e = by_id
-                .entry(f.id.clone())
-                .or_insert_with(|| (f.clone(), f.status.clone(), Vec::new()));
-            if f.is_affected() {
-                e.1 = Status::Affected;
-            }
-            let link = json!({"ref": bom_link(a, &f.purl())});
-            if !e.2.contains(&link) {
-                e.2.push(link);
-            }
+    for (a, f) in findings.filter(|(a, f)| in_sbom(a, f)) {
+        let e = by_id
+            .entry(f.id.clone())
+            .or_insert_with(|| (f.clone(), f.status.clone(), Vec::new()));
+        if f.is_affected() {
+            e.1 = Status::Affected;
+        }
+        let item = affect(a, f);
+        if !e.2.contains(&item) {
+            e.2.push(item);
         }
     }
-    let vulns: Vec<Value> = by_id
+    by_id
         .into_values()
         .map(|(f, status, affects)| vulnerability(&f, &status, affects))
-        .collect();
+        .collect()
+}
+
+/// The VEX BOM.
+pub fn render_vex(r: &ScanReport) -> Vec<u8> {
+    let all = r
+        .artifacts
+        .iter()
+        .flat_map(|a| a.findings.iter().map(move |f| (a, f)));
+    let vulns = by_id(all, |a, f| json!({"ref": bom_link(a, &f.purl())}));
     let serial = r
         .artifacts
         .first()
@@ -139,21 +149,14 @@ pub fn render_vdr(r: &ScanReport) -> Vec<u8> {
         return Vec::new();
     };
     let mut doc = cyclonedx::bom(&a.inventory, Spec::V1_5, &r.opts, a.sbom_serial);
-    let mut by_id: BTreeMap<String, (Finding, Status, Vec<Value>)> = BTreeMap::new();
-    for f in a.findings.iter().filter(|f| in_sbom(a, f)) {
-        let e = by_id
-            .entry(f.id.clone())
-            .or_insert_with(|| (f.clone(), f.status.clone(), Vec::new()));
-        if f.is_affected() {
-            e.1 = Status::Affected;
-        }
-        e.2.push(json!({"ref": f.purl(), "versions": [{"version": f.installed, "status": if f.is_affected() { "affected" } else { "unaffected" }}]}));
-    }
-    doc["vulnerabilities"] = json!(
-        by_id
-            .into_values()
-            .map(|(f, status, affects)| vulnerability(&f, &status, affects))
-            .collect::<Vec<_>>()
-    );
+    let vulns = by_id(a.findings.iter().map(|f| (a, f)), |_, f| {
+        let status = if f.is_affected() {
+            "affected"
+        } else {
+            "unaffected"
+        };
+        json!({"ref": f.purl(), "versions": [{"version": f.installed, "status": status}]})
+    });
+    doc["vulnerabilities"] = json!(vulns);
     to_json_bytes(&doc)
 }
