@@ -2,6 +2,7 @@
 //! way tofu picks it) or a bare executable, its provider naming, and a re-openable stream of the
 //! executable's bytes.
 
+pub mod hashes;
 pub mod naming;
 pub mod stream;
 pub mod zip;

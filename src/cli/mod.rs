@@ -3,6 +3,7 @@
 
 mod buildinfo;
 mod db;
+mod lock_hashes;
 mod sbom;
 mod scan;
 
@@ -37,6 +38,8 @@ pub enum Command {
     /// Manage the offline vulnerability database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Print the `h1:`/`zh:` hashes tofu records in .terraform.lock.hcl for provider packages.
+    LockHashes(LockHashesArgs),
     /// Print an executable's Go buildinfo exactly as `go version -m` does.
     Buildinfo(BuildinfoArgs),
 }
@@ -138,6 +141,13 @@ pub struct DbInfoArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct LockHashesArgs {
+    /// Provider ZIPs (h1: and zh:) or unpacked package folders (h1:).
+    #[arg(required = true, value_name = "ZIP|DIR")]
+    pub packages: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct BuildinfoArgs {
     /// Executables or provider ZIPs.
     #[arg(required = true, value_name = "FILE")]
@@ -178,6 +188,7 @@ pub fn main() -> ExitCode {
         Command::Sbom(a) => sbom::run(a),
         Command::Scan(a) => scan::run(a),
         Command::Db(c) => db::run(c, cli.quiet),
+        Command::LockHashes(a) => lock_hashes::run(a),
         Command::Buildinfo(a) => buildinfo::run(a),
     };
     match result {

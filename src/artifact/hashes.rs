@@ -1,0 +1,108 @@
+//! The hashes OpenTofu records in `.terraform.lock.hcl`: `zh:` (SHA-256 of the release ZIP) and
+//! `h1:` (golang.org/x/mod `dirhash.Hash1` of the unpacked package: for every file, sorted by
+//! name bytewise, `"<hex sha256>  <name>\n"`, all of it SHA-256'd and base64-encoded).
+//! Computed straight from the ZIP, entry by entry, streamed.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+
+use super::ArtifactError;
+
+/// `h1:` from `(name, sha256)` pairs, names relative with `/` separators.
+pub fn hash1(mut files: Vec<(String, [u8; 32])>) -> Result<String, String> {
+    files.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut outer = Sha256::new();
+    for (name, sum) in &files {
+        if name.contains('\n') {
+            return Err(format!(
+                "file name {name:?} contains a newline (dirhash refuses it)"
+            ));
+        }
+        outer.update(format!("{}  {name}\n", hex::encode(sum)).as_bytes());
+    }
+    Ok(format!(
+        "h1:{}",
+        base64::engine::general_purpose::STANDARD.encode(outer.finalize())
+    ))
+}
+
+fn sha256_reader(r: &mut dyn Read) -> io::Result<[u8; 32]> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; super::stream::CHUNK];
+    loop {
+        let n = r.read(&mut buf)?;
+        if n == 0 {
+            return Ok(h.finalize().into());
+        }
+        h.update(&buf[..n]);
+    }
+}
+
+/// `h1:` of a provider ZIP as tofu records it for the unpacked package (directory entries
+/// skipped). Every entry name is checked for path traversal first.
+pub fn zip_h1(path: &Path) -> Result<String, ArtifactError> {
+    let err = |detail: String| ArtifactError::NotZip {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let f = File::open(path).map_err(|e| ArtifactError::io(path, e))?;
+    let mut z = zip::ZipArchive::new(f).map_err(|e| err(e.to_string()))?;
+    let mut files = Vec::new();
+    for i in 0..z.len() {
+        let mut e = z.by_index(i).map_err(|e| err(e.to_string()))?;
+        let name = e.name().map(|n| n.to_string()).unwrap_or_default();
+        if e.enclosed_name().is_none() || name.contains('\\') {
+            return Err(ArtifactError::UnsafeEntry {
+                path: path.to_path_buf(),
+                name,
+            });
+        }
+        if e.is_dir() {
+            continue;
+        }
+        let sum = sha256_reader(&mut e).map_err(|e| err(e.to_string()))?;
+        files.push((name, sum));
+    }
+    hash1(files).map_err(err)
+}
+
+/// `h1:` of an unpacked package directory (files only, symlinks followed, `/` separators).
+pub fn dir_h1(dir: &Path) -> io::Result<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, [u8; 32])>) -> io::Result<()> {
+        for e in std::fs::read_dir(dir)? {
+            let p = e?.path();
+            if p.is_dir() {
+                walk(base, &p, out)?;
+            } else {
+                let rel = p.strip_prefix(base).map_err(io::Error::other)?;
+                let name = rel
+                    .iter()
+                    .map(|c| c.to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                out.push((name, sha256_reader(&mut File::open(&p)?)?));
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files)?;
+    hash1(files).map_err(io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn empty_package_vector() {
+        // `emptyPackageHashV1` in OpenTofu's internal/getproviders/hash.go
+        assert_eq!(
+            super::hash1(Vec::new()).unwrap(),
+            "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+        assert!(super::hash1(vec![("a\nb".into(), [0; 32])]).is_err());
+    }
+}

@@ -1,0 +1,33 @@
+//! `provguard lock-hashes`: the `hashes = [...]` lines tofu writes into `.terraform.lock.hcl`
+//! for the given provider ZIPs (`h1:` and `zh:`) or unpacked package folders (`h1:` only) —
+//! one string per line, sorted and deduplicated, in the lock file's indentation.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+
+use anyhow::{Context, Result};
+
+use super::LockHashesArgs;
+use crate::artifact::{HashingFile, hashes};
+
+pub fn run(args: &LockHashesArgs) -> Result<u8> {
+    let mut all = BTreeSet::new();
+    for p in &args.packages {
+        if p.is_dir() {
+            all.insert(hashes::dir_h1(p).with_context(|| format!("cannot hash {}", p.display()))?);
+        } else {
+            all.insert(hashes::zip_h1(p)?);
+            let zh = HashingFile::open(p)
+                .and_then(|h| h.finish())
+                .with_context(|| format!("cannot hash {}", p.display()))?;
+            all.insert(format!("zh:{zh}"));
+        }
+    }
+    let mut out = String::from("  hashes = [\n");
+    for h in all {
+        out.push_str(&format!("    \"{h}\",\n"));
+    }
+    out.push_str("  ]\n");
+    std::io::stdout().lock().write_all(out.as_bytes())?;
+    Ok(0)
+}
