@@ -193,11 +193,13 @@ fn third_party_go_binaries_on_this_machine() {
     if !have_go() && missing("go (Debian golang-go)") {
         return;
     }
+    let trivy = repo().join("tests/.cache/trivy-0.76.0/trivy");
     let candidates = [
         "/usr/local/bin/terraform",
         "/usr/local/bin/tofu",
         "/usr/bin/go",
         "/usr/lib/go/bin/gofmt",
+        trivy.to_str().unwrap(),
     ];
     let mut checked = 0;
     for c in candidates {
