@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with only Rust on it:
-# installs what the tests need (Go and Debian's Go sources, the two Trivy builds), then runs them.
+# installs what the tests need (Go and Debian's Go sources, docker-registry, the two Trivy builds), then runs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pkgs=(golang-go golang-github-coreos-bbolt-dev
+pkgs=(golang-go golang-github-coreos-bbolt-dev docker-registry
       golang-golang-x-crypto-dev golang-golang-x-net-dev golang-golang-x-text-dev
       golang-golang-x-sys-dev golang-golang-x-term-dev
       golang-github-burntsushi-toml-dev golang-github-hashicorp-go-version-dev)

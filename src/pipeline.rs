@@ -15,6 +15,11 @@ pub fn inventories_of(
 ) -> Result<Vec<Inventory>> {
     let mut art = Artifact::open(&target.path, limits)?;
     merge_naming(&mut art.naming, &target.naming);
+    art.display = target.display.clone();
+    art.properties = target.properties.clone();
+    if let (Some(z), Some(name)) = (art.zip.as_mut(), &target.file_name) {
+        z.file_name = name.clone();
+    }
     let label = art.label();
     let zip_path = art.zip.as_ref().map(|z| z.path.clone());
     // The ZIP's own hash (the lock file's `zh:`) is computed by the scanning thread while it waits

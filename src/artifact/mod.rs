@@ -85,14 +85,22 @@ pub struct Artifact {
     pub exe_name: String,
     pub naming: Naming,
     pub source: Box<dyn ByteSource>,
+    /// Where the artifact really came from when the file is a cached copy (`oci://…`).
+    pub display: Option<String>,
+    /// Provenance facts to carry into reports (`provguard:oci.*`).
+    pub properties: Vec<(String, String)>,
 }
 
 impl Artifact {
     /// What to call the artifact in messages: `dist/x.zip!terraform-provider-x_v1`.
     pub fn label(&self) -> String {
+        let base = self
+            .display
+            .clone()
+            .unwrap_or_else(|| self.path.display().to_string());
         match &self.zip {
-            Some(z) => format!("{}!{}", self.path.display(), z.entry_name),
-            None => self.path.display().to_string(),
+            Some(z) => format!("{base}!{}", z.entry_name),
+            None => base,
         }
     }
 
@@ -139,6 +147,8 @@ impl Artifact {
                     picked,
                     limits,
                 )?),
+                display: None,
+                properties: Vec::new(),
             })
         } else {
             Ok(Artifact {
@@ -153,6 +163,8 @@ impl Artifact {
                 source: Box::new(FileSource {
                     path: path.to_path_buf(),
                 }),
+                display: None,
+                properties: Vec::new(),
             })
         }
     }

@@ -58,6 +58,18 @@ pub struct SbomArgs {
     /// Write one document per artifact into DIR, named after the artifact.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+    /// Platforms to fetch from an OCI target, OS_ARCH (repeatable; default: all).
+    #[arg(long = "platform", value_name = "OS_ARCH")]
+    pub platforms: Vec<String>,
+    /// Talk plain HTTP to registries (loopback and test registries only).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Do not use the blob cache: downloads go to a temporary directory.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Cache directory (default: $XDG_CACHE_HOME/provguard or ~/.cache/provguard).
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Byte-identical output for identical input (also implied by SOURCE_DATE_EPOCH).
     #[arg(long)]
     pub deterministic: bool,
@@ -85,7 +97,16 @@ pub struct ScanArgs {
     /// (default: the one `provguard db update` keeps in the cache directory).
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Cache directory holding the database `provguard db update` fetched.
+    /// Platforms to fetch from an OCI target, OS_ARCH (repeatable; default: all).
+    #[arg(long = "platform", value_name = "OS_ARCH")]
+    pub platforms: Vec<String>,
+    /// Talk plain HTTP to registries (loopback and test registries only).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Do not use the blob cache: downloads go to a temporary directory.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Cache directory: the database `provguard db update` fetched, and OCI blobs.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
     /// Warn when the database is older than this many days.
@@ -206,5 +227,29 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Registry options from the shared flags.
+fn oci_options(
+    platforms: &[String],
+    plain_http: bool,
+    no_cache: bool,
+    cache_dir: &Option<PathBuf>,
+) -> anyhow::Result<crate::source::oci::OciOptions> {
+    use crate::source::oci::{BlobCache, OciOptions};
+    let cache = if no_cache {
+        BlobCache::temporary()?
+    } else {
+        BlobCache::at(
+            cache_dir
+                .clone()
+                .unwrap_or_else(crate::analysis::vuln::db::default_cache_dir),
+        )
+    };
+    Ok(OciOptions {
+        plain_http,
+        platforms: platforms.to_vec(),
+        cache,
     })
 }

@@ -11,7 +11,13 @@ use crate::report::{self, RenderOptions, SbomFormat, output::write_atomic};
 use crate::{pipeline, source};
 
 pub fn run(args: &SbomArgs) -> Result<u8> {
-    let targets = source::resolve(&args.targets)?;
+    let oci = super::oci_options(
+        &args.platforms,
+        args.plain_http,
+        args.no_cache,
+        &args.cache_dir,
+    )?;
+    let targets = source::resolve(&args.targets, &oci)?;
     let limits = Limits {
         max_entry: args.max_entry_size,
         ..Limits::default()

@@ -41,6 +41,8 @@ pub struct Subject {
     /// Container format and, for universal Mach-O, the slice offset.
     pub format: String,
     pub slice_offset: Option<u64>,
+    /// Provenance facts from the source (`provguard:oci.*`).
+    pub properties: Vec<(String, String)>,
 }
 
 impl Subject {
@@ -225,6 +227,7 @@ impl Inventory {
                 naming,
                 format: img.format.to_string(),
                 slice_offset: fat.then_some(img.offset),
+                properties: artifact.properties.clone(),
             },
             origin: Origin::Buildinfo,
             go_version: bi.go_version.clone(),

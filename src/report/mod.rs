@@ -123,6 +123,7 @@ pub fn root_properties(inv: &Inventory) -> Vec<(String, String)> {
         p.push(("provguard:lock.zh".into(), format!("zh:{h}")));
     }
     p.push(("provguard:executable.name".into(), s.exe_name.clone()));
+    p.extend(s.properties.iter().cloned());
     p
 }
 

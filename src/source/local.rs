@@ -17,14 +17,35 @@ use crate::artifact::{Naming, naming};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
     pub path: PathBuf,
-    /// Naming learnt from the directory layout (filesystem mirrors).
+    /// Naming learnt from the directory layout (filesystem mirrors) or the OCI reference.
     pub naming: Naming,
+    /// For a cached copy: what to call it, and the file name the release gave it.
+    pub display: Option<String>,
+    pub file_name: Option<String>,
+    /// Provenance facts for reports.
+    pub properties: Vec<(String, String)>,
+}
+
+impl Target {
+    pub fn local(path: PathBuf, naming: Naming) -> Target {
+        Target {
+            path,
+            naming,
+            display: None,
+            file_name: None,
+            properties: Vec::new(),
+        }
+    }
 }
 
 /// Expand command-line targets into artifacts, in a stable order.
-pub fn resolve(targets: &[PathBuf]) -> Result<Vec<Target>> {
+pub fn resolve(targets: &[PathBuf], oci: &super::oci::OciOptions) -> Result<Vec<Target>> {
     let mut out = Vec::new();
     for t in targets {
+        if let Some(s) = t.to_str().filter(|s| s.starts_with("oci://")) {
+            out.extend(super::oci::targets(&super::oci::OciTarget::parse(s)?, oci)?);
+            continue;
+        }
         let meta =
             fs::metadata(t).with_context(|| format!("cannot read target {}", t.display()))?;
         if meta.is_dir() {
@@ -37,10 +58,7 @@ pub fn resolve(targets: &[PathBuf]) -> Result<Vec<Target>> {
             }
             out.extend(found);
         } else {
-            out.push(Target {
-                path: t.clone(),
-                naming: Naming::default(),
-            });
+            out.push(Target::local(t.clone(), Naming::default()));
         }
     }
     Ok(out)
@@ -92,13 +110,13 @@ fn walk_dir(root: &Path) -> Result<Vec<Target>> {
             let address = (name_of(dir) == z.provider_type)
                 .then(|| address(root, dir))
                 .flatten();
-            zips.push(Target {
-                naming: Naming {
+            zips.push(Target::local(
+                f,
+                Naming {
                     address,
                     ..Naming::default()
                 },
-                path: f,
-            });
+            ));
         } else if let Some(ptype) = naming::exe_provider_type(name) {
             // unpacked mirror: TYPE/VERSION/OS_ARCH/terraform-provider-TYPE…
             let plat_dir = f.parent();
@@ -122,16 +140,13 @@ fn walk_dir(root: &Path) -> Result<Vec<Target>> {
                 _ => None,
             };
             match layout {
-                Some(naming) => unpacked.push(Target { path: f, naming }),
+                Some(naming) => unpacked.push(Target::local(f, naming)),
                 None if !name.ends_with(".zip")
                     && !name.contains("SHA256SUMS")
                     && !name.ends_with(".json")
                     && !name.ends_with(".sig") =>
                 {
-                    loose.push(Target {
-                        path: f,
-                        naming: Naming::default(),
-                    })
+                    loose.push(Target::local(f, Naming::default()))
                 }
                 None => {}
             }
@@ -163,7 +178,7 @@ mod tests {
         let unp = r.join("example.com/acme/other/2.0.0/darwin_arm64");
         fs::create_dir_all(&unp).unwrap();
         fs::write(unp.join("terraform-provider-other_v2.0.0"), b"").unwrap();
-        let t = resolve(&[r.to_path_buf()]).unwrap();
+        let t = resolve(&[r.to_path_buf()], &Default::default()).unwrap();
         assert_eq!(t.len(), 2);
         let addr = |i: usize| t[i].naming.address.as_deref();
         assert_eq!(addr(0), Some("registry.opentofu.org/acme/demo"));
@@ -182,18 +197,20 @@ mod tests {
             b"",
         )
         .unwrap();
-        let t = resolve(&[r.to_path_buf()]).unwrap();
+        let t = resolve(&[r.to_path_buf()], &Default::default()).unwrap();
         assert_eq!(t.len(), 1, "loose executables when there are no ZIPs");
         fs::write(r.join("terraform-provider-demo_1.0.0_linux_amd64.zip"), b"").unwrap();
         fs::write(r.join("terraform-provider-demo_1.0.0_SHA256SUMS"), b"").unwrap();
-        let t = resolve(&[r.to_path_buf()]).unwrap();
+        let t = resolve(&[r.to_path_buf()], &Default::default()).unwrap();
         assert_eq!(t.len(), 1);
         assert!(
             t[0].path
                 .ends_with("terraform-provider-demo_1.0.0_linux_amd64.zip")
         );
         let e = tempfile::tempdir().unwrap();
-        let err = resolve(&[e.path().to_path_buf()]).unwrap_err().to_string();
+        let err = resolve(&[e.path().to_path_buf()], &Default::default())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("no provider artifacts"), "{err}");
     }
 }

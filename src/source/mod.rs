@@ -3,6 +3,7 @@
 //! vulnerability database fetched over HTTP ([`vulndb`]). Network access lives here only.
 
 pub mod local;
+pub mod oci;
 pub mod vulndb;
 
 pub use local::{Target, resolve};

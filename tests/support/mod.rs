@@ -3,6 +3,8 @@
 //! Trivy builds fetched by `.ci/fetch-trivy.sh`, and small ZIP helpers.
 #![allow(dead_code)]
 
+pub mod registry;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;

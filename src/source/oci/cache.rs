@@ -1,0 +1,101 @@
+//! The blob cache: `<cache dir>/blobs/sha256/<hex>`, keyed by digest. A blob is written to a
+//! temporary file beside its final place, hashed as it is written, and renamed into place only
+//! when its digest matches — a mismatch leaves nothing behind.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Result, bail};
+use sha2::{Digest, Sha256};
+
+/// Where verified blobs live. `--no-cache` uses a temporary directory that dies with the run.
+#[derive(Debug, Clone, Default)]
+pub struct BlobCache {
+    root: PathBuf,
+    _temp: Option<Arc<tempfile::TempDir>>,
+}
+
+impl BlobCache {
+    pub fn at(dir: PathBuf) -> BlobCache {
+        BlobCache {
+            root: dir.join("blobs"),
+            _temp: None,
+        }
+    }
+
+    pub fn temporary() -> Result<BlobCache> {
+        let t = tempfile::tempdir()?;
+        Ok(BlobCache {
+            root: t.path().join("blobs"),
+            _temp: Some(Arc::new(t)),
+        })
+    }
+
+    fn path(&self, digest: &str) -> Option<PathBuf> {
+        let hex = digest.strip_prefix("sha256:")?;
+        (hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| self.root.join("sha256").join(hex))
+    }
+
+    /// The cached blob, if present.
+    pub fn get(&self, digest: &str) -> Option<PathBuf> {
+        self.path(digest).filter(|p| p.is_file())
+    }
+
+    pub fn writer(&self, digest: &str) -> Result<PendingBlob> {
+        let Some(dest) = self.path(digest) else {
+            bail!("unsupported digest {digest}: only sha256 is accepted");
+        };
+        let dir = dest.parent().expect("has a parent").to_path_buf();
+        std::fs::create_dir_all(&dir)?;
+        Ok(PendingBlob {
+            tmp: tempfile::Builder::new()
+                .prefix(".partial-")
+                .tempfile_in(&dir)?,
+            hasher: Sha256::new(),
+            len: 0,
+            digest: digest.to_string(),
+            dest,
+        })
+    }
+}
+
+/// A blob being written; [`PendingBlob::commit`] verifies and moves it into place.
+pub struct PendingBlob {
+    tmp: tempfile::NamedTempFile,
+    hasher: Sha256,
+    len: u64,
+    digest: String,
+    dest: PathBuf,
+}
+
+impl PendingBlob {
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.hasher.update(chunk);
+        self.len += chunk.len() as u64;
+        self.tmp.write_all(chunk)?;
+        Ok(())
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn commit(self) -> Result<PathBuf> {
+        let actual = format!("sha256:{}", hex::encode(self.hasher.finalize()));
+        if actual != self.digest {
+            bail!(
+                "digest mismatch: the registry sent {} bytes hashing to {actual}, expected {}; nothing was cached",
+                self.len,
+                self.digest
+            );
+        }
+        self.tmp.persist(&self.dest).map_err(|e| e.error)?;
+        Ok(self.dest)
+    }
+}

@@ -1,0 +1,449 @@
+//! Providers from OCI registries, fetched exactly as OpenTofu 1.10 does
+//! (`internal/getproviders/oci_registry_mirror_source.go`): tag → image index
+//! (`artifactType: application/vnd.opentofu.provider`) → one manifest per platform
+//! (`…provider-target`, `platform` required, `os.version` entries skipped, duplicates refused)
+//! → exactly one `archive/zip` layer, whose digest is the lock file's `zh:` hash.
+//!
+//! Every manifest is size-checked (4 MiB, as tofu) and sha256-verified; every blob is verified
+//! while it streams into the digest-keyed cache and only renamed into place once it matches, so
+//! nothing unverified is ever cached. oci-client does the HTTP (auth challenges included); its
+//! async calls run on a private current-thread runtime.
+
+pub mod cache;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use super::Target;
+use crate::artifact::Naming;
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+pub use cache::BlobCache;
+
+pub const INDEX_ARTIFACT_TYPE: &str = "application/vnd.opentofu.provider";
+pub const TARGET_ARTIFACT_TYPE: &str = "application/vnd.opentofu.provider-target";
+pub const MODULE_ARTIFACT_TYPE: &str = "application/vnd.opentofu.modulepkg";
+pub const INDEX_MEDIA_TYPE: &str = "application/vnd.oci.image.index.v1+json";
+pub const MANIFEST_MEDIA_TYPE: &str = "application/vnd.oci.image.manifest.v1+json";
+pub const ZIP_MEDIA_TYPE: &str = "archive/zip";
+/// tofu's `ociImageManifestSizeLimitMiB`.
+pub const MANIFEST_LIMIT: usize = 4 << 20;
+
+/// How to reach registries.
+#[derive(Debug, Clone, Default)]
+pub struct OciOptions {
+    /// Plain HTTP instead of TLS (loopback and test registries).
+    pub plain_http: bool,
+    /// `OS_ARCH` platforms to fetch; empty = every platform in the index.
+    pub platforms: Vec<String>,
+    pub cache: BlobCache,
+}
+
+/// `oci://HOST[:PORT]/REPO:TAG` or `oci://HOST[:PORT]/REPO@sha256:…`.
+#[derive(Debug, Clone)]
+pub struct OciTarget {
+    pub text: String,
+    pub reference: Reference,
+}
+
+impl OciTarget {
+    pub fn parse(s: &str) -> Result<OciTarget> {
+        let rest = s
+            .strip_prefix("oci://")
+            .ok_or_else(|| anyhow!("{s}: OCI targets start with oci://"))?;
+        let (_, path) = rest
+            .split_once('/')
+            .ok_or_else(|| anyhow!("{s}: expected oci://HOST/REPOSITORY:VERSION"))?;
+        if !path.contains(':') && !path.contains('@') {
+            bail!("{s}: name a version tag (…:1.2.3) or a digest (…@sha256:…)");
+        }
+        let reference = Reference::try_from(rest).map_err(|e| anyhow!("{s}: {e}"))?;
+        Ok(OciTarget {
+            text: s.to_string(),
+            reference,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Descriptor {
+    #[serde(default)]
+    media_type: String,
+    #[serde(default)]
+    artifact_type: Option<String>,
+    digest: String,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    platform: Option<Platform>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Platform {
+    #[serde(default)]
+    os: String,
+    #[serde(default)]
+    architecture: String,
+    #[serde(default, rename = "os.version")]
+    os_version: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ManifestDoc {
+    #[serde(default)]
+    media_type: Option<String>,
+    #[serde(default)]
+    artifact_type: Option<String>,
+    #[serde(default)]
+    config: Option<Descriptor>,
+    #[serde(default)]
+    manifests: Vec<Descriptor>,
+    #[serde(default)]
+    layers: Vec<Descriptor>,
+}
+
+/// One platform's provider ZIP, verified and cached.
+#[derive(Debug, Clone)]
+pub struct FetchedPlatform {
+    pub os: String,
+    pub arch: String,
+    pub index_digest: String,
+    pub manifest_digest: String,
+    /// `sha256:<hex>` of the ZIP; `zh:<hex>` in lock-file terms.
+    pub layer_digest: String,
+    pub zip_path: PathBuf,
+}
+
+/// A registry connection for one target.
+pub struct Registry {
+    rt: tokio::runtime::Runtime,
+    client: Client,
+    auth: RegistryAuth,
+    cache: BlobCache,
+}
+
+fn sha256_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
+}
+
+impl Registry {
+    pub fn new(opts: &OciOptions) -> Result<Registry> {
+        let config = ClientConfig {
+            protocol: if opts.plain_http {
+                ClientProtocol::Http
+            } else {
+                ClientProtocol::Https
+            },
+            platform_resolver: None,
+            ..Default::default()
+        };
+        Ok(Registry {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
+            client: Client::new(config),
+            auth: RegistryAuth::Anonymous,
+            cache: opts.cache.clone(),
+        })
+    }
+
+    /// A manifest, size-limited and digest-checked (`expected` when fetched by digest).
+    fn manifest(&self, r: &Reference, expected: Option<&str>) -> Result<(Vec<u8>, String)> {
+        let (bytes, digest) = self
+            .rt
+            .block_on(self.client.pull_manifest_raw(
+                r,
+                &self.auth,
+                &[INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE],
+            ))
+            .map_err(|e| anyhow!("{}: {e}", r.whole()))?;
+        if bytes.len() > MANIFEST_LIMIT {
+            bail!(
+                "{}: manifest is {} bytes, over OpenTofu's 4 MiB limit; refused",
+                r.whole(),
+                bytes.len()
+            );
+        }
+        let actual = sha256_digest(&bytes);
+        if let Some(want) = expected.or_else(|| r.digest())
+            && want != actual
+        {
+            bail!(
+                "{}: manifest digest mismatch: expected {want}, got {actual}",
+                r.whole()
+            );
+        }
+        if !digest.is_empty() && digest.starts_with("sha256:") && digest != actual {
+            bail!(
+                "{}: the registry says {digest} but the manifest hashes to {actual}",
+                r.whole()
+            );
+        }
+        Ok((bytes.to_vec(), actual))
+    }
+
+    /// Stream a blob into the cache, verifying its digest; returns its cached path.
+    fn blob(&self, r: &Reference, d: &Descriptor) -> Result<PathBuf> {
+        let mut writer = self.cache.writer(&d.digest)?;
+        self.rt
+            .block_on(async {
+                use futures_util::StreamExt;
+                let layer = oci_client::manifest::OciDescriptor {
+                    media_type: d.media_type.clone(),
+                    digest: d.digest.clone(),
+                    size: d.size as i64,
+                    ..Default::default()
+                };
+                let sized = self
+                    .client
+                    .pull_blob_stream(r, &layer)
+                    .await
+                    .map_err(|e| anyhow!("{}: blob {}: {e}", r.whole(), d.digest))?;
+                let mut stream = sized.stream;
+                while let Some(chunk) = stream.next().await {
+                    let chunk =
+                        chunk.map_err(|e| anyhow!("{}: blob {}: {e}", r.whole(), d.digest))?;
+                    writer.write(&chunk)?;
+                    if writer.len() > d.size {
+                        bail!(
+                            "{}: blob {} is larger than its descriptor says ({} bytes)",
+                            r.whole(),
+                            d.digest,
+                            d.size
+                        );
+                    }
+                }
+                Ok::<_, anyhow::Error>(writer)
+            })
+            .and_then(|w| w.commit())
+    }
+}
+
+fn describe_wrong_kind(target: &str, doc: &ManifestDoc) -> Option<String> {
+    let mt = doc.media_type.as_deref().unwrap_or("");
+    let at = doc.artifact_type.as_deref().unwrap_or("");
+    if at == MODULE_ARTIFACT_TYPE {
+        return Some(format!(
+            "{target} is an OpenTofu module package, not a provider"
+        ));
+    }
+    if at == TARGET_ARTIFACT_TYPE {
+        return Some(format!(
+            "{target} refers directly to a single-platform provider manifest; tag the provider's image index instead"
+        ));
+    }
+    if mt == MANIFEST_MEDIA_TYPE || mt.contains("docker.distribution.manifest.v2") {
+        let cfg = doc
+            .config
+            .as_ref()
+            .map(|c| c.media_type.as_str())
+            .unwrap_or("");
+        return Some(format!(
+            "{target} is an image manifest (config {cfg}), not an OpenTofu provider index — is this a container image?"
+        ));
+    }
+    if mt != INDEX_MEDIA_TYPE && !mt.is_empty() {
+        return Some(format!(
+            "{target} has media type {mt}, not an OCI image index"
+        ));
+    }
+    if at != INDEX_ARTIFACT_TYPE {
+        return Some(format!(
+            "{target} is an image index with artifactType {:?}, not {INDEX_ARTIFACT_TYPE} — is this a multi-platform container image?",
+            at
+        ));
+    }
+    None
+}
+
+/// Fetch every selected platform of the provider at `target`.
+pub fn fetch(target: &OciTarget, opts: &OciOptions) -> Result<Vec<FetchedPlatform>> {
+    let reg = Registry::new(opts)?;
+    let r = &target.reference;
+    let (index_bytes, index_digest) = reg.manifest(r, None)?;
+    let index: ManifestDoc = serde_json::from_slice(&index_bytes)
+        .with_context(|| format!("{}: the index is not valid JSON", target.text))?;
+    if let Some(msg) = describe_wrong_kind(&target.text, &index) {
+        bail!(msg);
+    }
+    let mut selected: Vec<(&Descriptor, String, String)> = Vec::new();
+    let mut available = Vec::new();
+    for m in &index.manifests {
+        if m.artifact_type.as_deref() != Some(TARGET_ARTIFACT_TYPE) {
+            continue;
+        }
+        if m.media_type != MANIFEST_MEDIA_TYPE {
+            bail!(
+                "{}: platform entry {} has media type {:?}, not an image manifest",
+                target.text,
+                m.digest,
+                m.media_type
+            );
+        }
+        let p = m.platform.as_ref().ok_or_else(|| {
+            anyhow!(
+                "{}: platform entry {} has no platform",
+                target.text,
+                m.digest
+            )
+        })?;
+        if p.os_version.as_deref().is_some_and(|v| !v.is_empty()) {
+            continue;
+        }
+        let plat = format!("{}_{}", p.os, p.architecture);
+        available.push(plat.clone());
+        if !opts.platforms.is_empty() && !opts.platforms.contains(&plat) {
+            continue;
+        }
+        if selected.iter().any(|(_, o, a)| format!("{o}_{a}") == plat) {
+            bail!(
+                "{}: ambiguous index: more than one manifest for {plat}",
+                target.text
+            );
+        }
+        selected.push((m, p.os.clone(), p.architecture.clone()));
+    }
+    for want in &opts.platforms {
+        if !available.contains(want) {
+            bail!(
+                "{}: no {want} build; the index offers {}",
+                target.text,
+                if available.is_empty() {
+                    "no platforms".to_string()
+                } else {
+                    available.join(", ")
+                }
+            );
+        }
+    }
+    if selected.is_empty() {
+        bail!(
+            "{}: the provider index lists no platform manifests",
+            target.text
+        );
+    }
+    let mut out = Vec::new();
+    for (desc, os, arch) in selected {
+        if desc.size as usize > MANIFEST_LIMIT {
+            bail!(
+                "{}: manifest {} is {} bytes, over OpenTofu's 4 MiB limit; refused",
+                target.text,
+                desc.digest,
+                desc.size
+            );
+        }
+        let mr = Reference::with_digest(
+            r.registry().to_string(),
+            r.repository().to_string(),
+            desc.digest.clone(),
+        );
+        let (bytes, digest) = reg.manifest(&mr, Some(&desc.digest))?;
+        let m: ManifestDoc = serde_json::from_slice(&bytes).with_context(|| {
+            format!(
+                "{}: manifest {} is not valid JSON",
+                target.text, desc.digest
+            )
+        })?;
+        if m.artifact_type.as_deref() != Some(TARGET_ARTIFACT_TYPE) {
+            bail!(
+                "{}: manifest {} has artifactType {:?}, not {TARGET_ARTIFACT_TYPE}",
+                target.text,
+                desc.digest,
+                m.artifact_type
+            );
+        }
+        let zips: Vec<&Descriptor> = m
+            .layers
+            .iter()
+            .filter(|l| l.media_type == ZIP_MEDIA_TYPE)
+            .collect();
+        let layer = match zips.as_slice() {
+            [one] => *one,
+            [] => bail!(
+                "{}: manifest {} ({os}_{arch}) has no archive/zip layer",
+                target.text,
+                desc.digest
+            ),
+            _ => bail!(
+                "{}: manifest {} ({os}_{arch}) has {} archive/zip layers; exactly one is allowed",
+                target.text,
+                desc.digest,
+                zips.len()
+            ),
+        };
+        if !layer.digest.starts_with("sha256:") {
+            bail!(
+                "{}: layer digest {} is not sha256 (a lock file can only record zh: sha256 hashes)",
+                target.text,
+                layer.digest
+            );
+        }
+        let zip_path = match opts.cache.get(&layer.digest) {
+            Some(p) => {
+                tracing::info!("{} {os}_{arch}: {} from cache", target.text, layer.digest);
+                p
+            }
+            None => reg.blob(&mr, layer)?,
+        };
+        out.push(FetchedPlatform {
+            os,
+            arch,
+            index_digest: index_digest.clone(),
+            manifest_digest: digest,
+            layer_digest: layer.digest.clone(),
+            zip_path,
+        });
+    }
+    Ok(out)
+}
+
+/// Fetch `target` and describe each platform's cached ZIP as a pipeline target.
+pub fn targets(target: &OciTarget, opts: &OciOptions) -> Result<Vec<Target>> {
+    let r = &target.reference;
+    let repo_type = r
+        .repository()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("terraform-provider-")
+        .to_string();
+    // Tags write SemVer build metadata with `_` for `+`.
+    let version = r.tag().map(|t| t.replace('_', "+"));
+    Ok(fetch(target, opts)?
+        .into_iter()
+        .map(|f| {
+            let plat = format!("{}_{}", f.os, f.arch);
+            let file_name = version
+                .as_ref()
+                .map(|v| format!("terraform-provider-{repo_type}_{v}_{plat}.zip"));
+            Target {
+                path: f.zip_path.clone(),
+                naming: Naming {
+                    provider_type: Some(repo_type.clone()),
+                    version: version.clone(),
+                    os: Some(f.os.clone()),
+                    arch: Some(f.arch.clone()),
+                    address: None,
+                },
+                display: Some(format!("{} ({plat})", target.text)),
+                file_name,
+                properties: vec![
+                    ("provguard:oci.reference".into(), target.text.clone()),
+                    ("provguard:oci.index.digest".into(), f.index_digest.clone()),
+                    (
+                        "provguard:oci.manifest.digest".into(),
+                        f.manifest_digest.clone(),
+                    ),
+                    ("provguard:oci.layer.digest".into(), f.layer_digest.clone()),
+                ],
+            }
+        })
+        .collect())
+}

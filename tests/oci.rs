@@ -1,0 +1,279 @@
+//! Providers fetched from a real OCI registry (Debian's docker-registry on loopback): the
+//! OpenTofu layout, digests checked, the layer digest equal to the lock file's `zh:`, a cache that
+//! makes the second run download nothing, and clear errors for what is not a provider.
+
+mod support;
+
+use std::process::Output;
+
+use serde_json::{Value, json};
+use support::registry::TestRegistry;
+use support::*;
+
+fn push_demo(reg: &TestRegistry, repo: &str, tag: &str) -> (String, Vec<String>) {
+    let zips: Vec<(&str, &str, std::path::PathBuf)> = [
+        ("linux", "amd64"),
+        ("darwin", "arm64"),
+        ("windows", "amd64"),
+    ]
+    .iter()
+    .map(|(o, a)| (*o, *a, sample_zip(&format!("{o}_{a}"))))
+    .collect();
+    let refs: Vec<(&str, &str, &std::path::Path)> =
+        zips.iter().map(|(o, a, p)| (*o, *a, p.as_path())).collect();
+    reg.push_provider(repo, tag, &refs)
+}
+
+fn sbom(args: &[&str]) -> Output {
+    provguard()
+        .arg("sbom")
+        .arg("--plain-http")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn prop(doc: &Value, name: &str) -> Option<String> {
+    doc["metadata"]["component"]["properties"]
+        .as_array()?
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["value"].as_str().map(str::to_string))
+}
+
+#[test]
+fn fetches_every_platform_and_caches_blobs() {
+    let Some(reg) = TestRegistry::start() else {
+        return;
+    };
+    let (index, _) = push_demo(&reg, "example/terraform-provider-demo", "1.2.3");
+    let target = format!("oci://{}/example/terraform-provider-demo:1.2.3", reg.host());
+    let cache = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let o = sbom(&[
+        "--deterministic",
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+        "--output-dir",
+        out.path().to_str().unwrap(),
+        &target,
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let lock = std::fs::read_to_string(repo().join("samples/infra/.terraform.lock.hcl")).unwrap();
+    for plat in ["linux_amd64", "darwin_arm64", "windows_amd64"] {
+        let f = out
+            .path()
+            .join(format!("terraform-provider-demo_1.2.3_{plat}.cdx.json"));
+        let doc: Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
+        let zh = prop(&doc, "provguard:lock.zh").unwrap();
+        assert!(
+            lock.contains(&zh),
+            "{plat}: {zh} is in the samples' lock file"
+        );
+        assert_eq!(
+            prop(&doc, "provguard:oci.layer.digest").unwrap(),
+            zh.replace("zh:", "sha256:")
+        );
+        assert_eq!(prop(&doc, "provguard:oci.index.digest").unwrap(), index);
+        assert_eq!(prop(&doc, "provguard:platform").unwrap(), plat);
+        assert_eq!(doc["metadata"]["component"]["version"], "1.2.3");
+        assert!(
+            doc["components"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|c| c["name"] == "golang.org/x/crypto")
+        );
+    }
+    let gets = reg.blob_gets();
+    assert_eq!(gets, 3, "one download per platform");
+    // The same run again: every blob comes from the cache.
+    let out2 = tempfile::tempdir().unwrap();
+    let o = sbom(&[
+        "--deterministic",
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+        "--output-dir",
+        out2.path().to_str().unwrap(),
+        &target,
+    ]);
+    assert!(o.status.success());
+    assert_eq!(
+        reg.blob_gets(),
+        gets,
+        "a second identical run downloads no blob"
+    );
+    let a = std::fs::read(
+        out.path()
+            .join("terraform-provider-demo_1.2.3_linux_amd64.cdx.json"),
+    )
+    .unwrap();
+    let b = std::fs::read(
+        out2.path()
+            .join("terraform-provider-demo_1.2.3_linux_amd64.cdx.json"),
+    )
+    .unwrap();
+    assert_eq!(a, b);
+    // One platform only; by digest too.
+    let o = sbom(&[
+        "--no-cache",
+        "--platform",
+        "darwin_arm64",
+        "-f",
+        "table",
+        &target,
+    ]);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains("darwin_arm64"));
+    let by_digest = format!(
+        "oci://{}/example/terraform-provider-demo@{index}",
+        reg.host()
+    );
+    let o = sbom(&["--no-cache", "--platform", "linux_amd64", &by_digest]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = sbom(&["--no-cache", "--platform", "freebsd_arm", &target]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(
+        "no freebsd_arm build; the index offers linux_amd64, darwin_arm64, windows_amd64"
+    ));
+}
+
+#[test]
+fn tampered_blob_is_a_digest_error_and_nothing_is_cached() {
+    let Some(reg) = TestRegistry::start() else {
+        return;
+    };
+    // A provider ZIP of its own, so tampering touches no other test's blob.
+    let d = tempfile::tempdir().unwrap();
+    let mut a =
+        zip::ZipArchive::new(std::fs::File::open(sample_zip("linux_amd64")).unwrap()).unwrap();
+    let mut exe = Vec::new();
+    std::io::copy(&mut a.by_index(0).unwrap(), &mut exe).unwrap();
+    let z = d
+        .path()
+        .join("terraform-provider-demo_1.2.4_linux_amd64.zip");
+    write_zip(&z, &[("terraform-provider-demo_v1.2.4", &exe)]);
+    let (_, manifests) = reg.push_provider("example/tampered", "1.2.4", &[("linux", "amd64", &z)]);
+    assert_eq!(manifests.len(), 1);
+    let layer = format!(
+        "sha256:{}",
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            std::fs::read(&z).unwrap()
+        ))
+    );
+    let stored = reg.blob_file(&layer);
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&stored, bytes).unwrap();
+    let cache = tempfile::tempdir().unwrap();
+    let o = sbom(&[
+        "--cache-dir",
+        cache.path().to_str().unwrap(),
+        &format!("oci://{}/example/tampered:1.2.4", reg.host()),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.to_lowercase().contains("digest"), "{err}");
+    let cached: Vec<_> = walk_files(cache.path());
+    assert!(
+        cached.is_empty(),
+        "nothing of a bad blob is cached: {cached:?}"
+    );
+}
+
+fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut v = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                v.extend(walk_files(&p));
+            } else {
+                v.push(p);
+            }
+        }
+    }
+    v
+}
+
+#[test]
+fn what_is_not_a_provider_gets_a_clear_error() {
+    let Some(reg) = TestRegistry::start() else {
+        return;
+    };
+    let empty = reg.push_blob("example/things", b"{}");
+    let zip = reg.push_blob(
+        "example/things",
+        b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0",
+    );
+    let module = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.opentofu.modulepkg",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": "archive/zip", "digest": zip, "size": 22}]
+    });
+    let (module_digest, module_size) = reg.push_manifest("example/things", Some("module"), &module);
+    let target_manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.opentofu.provider-target",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+        "layers": [{"mediaType": "archive/zip", "digest": zip, "size": 22}]
+    });
+    let (target_digest, _) = reg.push_manifest("example/things", Some("single"), &target_manifest);
+    let image = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": empty, "size": 2},
+        "layers": []
+    });
+    reg.push_manifest("example/things", Some("image"), &image);
+    // An index whose platform entry claims more than tofu's 4 MiB manifest limit.
+    let big = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "artifactType": "application/vnd.opentofu.provider",
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/vnd.opentofu.provider-target",
+            "digest": target_digest, "size": 5 << 20, "platform": {"os": "linux", "architecture": "amd64"}}]
+    });
+    reg.push_manifest("example/things", Some("oversized"), &big);
+    let dup = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "artifactType": "application/vnd.opentofu.provider",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": "application/vnd.opentofu.provider-target",
+             "digest": target_digest, "size": 300, "platform": {"os": "linux", "architecture": "amd64"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": "application/vnd.opentofu.provider-target",
+             "digest": module_digest, "size": module_size, "platform": {"os": "linux", "architecture": "amd64"}}]
+    });
+    reg.push_manifest("example/things", Some("ambiguous"), &dup);
+    for (tag, needle) in [
+        ("module", "is an OpenTofu module package, not a provider"),
+        (
+            "single",
+            "refers directly to a single-platform provider manifest",
+        ),
+        ("image", "is this a container image?"),
+        ("oversized", "over OpenTofu's 4 MiB limit; refused"),
+        (
+            "ambiguous",
+            "ambiguous index: more than one manifest for linux_amd64",
+        ),
+        ("missing", "manifest unknown"),
+    ] {
+        let o = sbom(&[
+            "--no-cache",
+            &format!("oci://{}/example/things:{tag}", reg.host()),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{tag}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.to_lowercase().contains(&needle.to_lowercase()),
+            "{tag}: {err}"
+        );
+    }
+}

@@ -1,0 +1,258 @@
+//! A real OCI registry for the tests: Debian's `docker-registry` (distribution 2.8) on
+//! 127.0.0.1 with port 0, its own storage and config per test, the access log kept so tests can
+//! count requests; and a small pusher that lays a provider out as OpenTofu expects
+//! (../shared/spec/registry-for-tests.md §3, §4, §9).
+#![allow(dead_code)]
+
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const CONFIG: &str = "version: 0.1
+log: {level: info, accesslog: {disabled: false}}
+storage:
+  filesystem: {rootdirectory: ./data}
+  delete: {enabled: true}
+  cache: {blobdescriptor: inmemory}
+  maintenance: {uploadpurging: {enabled: false}}
+http: {addr: \"127.0.0.1:0\", secret: ci-not-secret}
+health: {storagedriver: {enabled: false}}
+";
+
+pub struct TestRegistry {
+    child: Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl TestRegistry {
+    pub fn start() -> Option<TestRegistry> {
+        if Command::new("docker-registry")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            super::missing("docker-registry (Debian package docker-registry)");
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.yml"), CONFIG).unwrap();
+        let log = dir.path().join("registry.log");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(dir.path().join("config.yml"))
+            .env(
+                "REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY",
+                dir.path().join("data"),
+            )
+            .env("REGISTRY_HTTP_ADDR", "127.0.0.1:0")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut reg = TestRegistry {
+            child,
+            port: 0,
+            dir,
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while reg.port == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "registry did not start: {}",
+                reg.log_text()
+            );
+            if let Some(l) = reg
+                .log_text()
+                .lines()
+                .find(|l| l.contains("listening on 127.0.0.1:"))
+            {
+                let tail = l.split("listening on 127.0.0.1:").nth(1).unwrap();
+                reg.port = tail
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect::<String>()
+                    .parse()
+                    .unwrap();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        while reqwest::blocking::get(format!("{}/v2/", reg.base())).is_err() {
+            assert!(Instant::now() < deadline, "registry not answering");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(reg)
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn base(&self) -> String {
+        format!("http://{}", self.host())
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// How many blob downloads (GET …/blobs/…) the registry has served, once its access log
+    /// (written after each response) has settled.
+    pub fn blob_gets(&self) -> usize {
+        let mut last = self.count_blob_gets();
+        for _ in 0..25 {
+            std::thread::sleep(Duration::from_millis(40));
+            let now = self.count_blob_gets();
+            if now == last {
+                return now;
+            }
+            last = now;
+        }
+        last
+    }
+
+    fn count_blob_gets(&self) -> usize {
+        std::io::BufReader::new(std::fs::File::open(&self.log).unwrap())
+            .lines()
+            .map_while(Result::ok)
+            .filter(|l| {
+                l.contains("msg=\"response completed")
+                    && l.contains("http.request.method=GET")
+                    && l.contains("/blobs/sha256:")
+            })
+            .count()
+    }
+
+    /// The file the registry stores a blob in (for tampering tests).
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.dir
+            .path()
+            .join("data/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
+    fn client() -> reqwest::blocking::Client {
+        reqwest::blocking::Client::new()
+    }
+
+    pub fn push_blob(&self, repo: &str, bytes: &[u8]) -> String {
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
+        let c = Self::client();
+        let r = c
+            .post(format!("{}/v2/{repo}/blobs/uploads/", self.base()))
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 202, "upload start");
+        let loc = r.headers()["location"].to_str().unwrap().to_string();
+        let loc = if loc.starts_with("http") {
+            loc
+        } else {
+            format!("{}{loc}", self.base())
+        };
+        let sep = if loc.contains('?') { '&' } else { '?' };
+        let r = c
+            .put(format!("{loc}{sep}digest={digest}"))
+            .header("Content-Type", "application/octet-stream")
+            .body(bytes.to_vec())
+            .send()
+            .unwrap();
+        assert_eq!(
+            r.status().as_u16(),
+            201,
+            "blob upload: {}",
+            r.text().unwrap_or_default()
+        );
+        digest
+    }
+
+    /// PUT a manifest (Content-Type = its mediaType); returns its digest.
+    pub fn push_manifest(
+        &self,
+        repo: &str,
+        reference: Option<&str>,
+        doc: &Value,
+    ) -> (String, usize) {
+        let bytes = serde_json::to_vec(doc).unwrap();
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
+        let r = Self::client()
+            .put(format!(
+                "{}/v2/{repo}/manifests/{}",
+                self.base(),
+                reference.unwrap_or(&digest)
+            ))
+            .header("Content-Type", doc["mediaType"].as_str().unwrap())
+            .body(bytes.clone())
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        assert_eq!(
+            status,
+            201,
+            "manifest PUT: {}",
+            r.text().unwrap_or_default()
+        );
+        (digest, bytes.len())
+    }
+
+    /// Lay out a provider as OpenTofu installs it: one manifest per platform with a single
+    /// `archive/zip` layer, an index tagged `tag`. Returns (index digest, per-platform manifest
+    /// digests).
+    pub fn push_provider(
+        &self,
+        repo: &str,
+        tag: &str,
+        zips: &[(&str, &str, &Path)],
+    ) -> (String, Vec<String>) {
+        let empty = self.push_blob(repo, b"{}");
+        let mut entries = Vec::new();
+        let mut digests = Vec::new();
+        for (os, arch, path) in zips {
+            let mut bytes = Vec::new();
+            std::fs::File::open(path)
+                .unwrap()
+                .read_to_end(&mut bytes)
+                .unwrap();
+            let layer = self.push_blob(repo, &bytes);
+            let m = json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "artifactType": "application/vnd.opentofu.provider-target",
+                "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2, "data": "e30="},
+                "layers": [{"mediaType": "archive/zip", "digest": layer, "size": bytes.len(),
+                    "annotations": {"org.opencontainers.image.title": path.file_name().unwrap().to_string_lossy()}}]
+            });
+            let (d, size) = self.push_manifest(repo, None, &m);
+            entries.push(json!({
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "artifactType": "application/vnd.opentofu.provider-target",
+                "digest": d, "size": size,
+                "platform": {"os": os, "architecture": arch}
+            }));
+            digests.push(d);
+        }
+        let index = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "artifactType": "application/vnd.opentofu.provider",
+            "manifests": entries
+        });
+        let (d, _) = self.push_manifest(repo, Some(tag), &index);
+        (d, digests)
+    }
+}
+
+impl Drop for TestRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
