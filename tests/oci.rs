@@ -277,3 +277,124 @@ fn what_is_not_a_provider_gets_a_clear_error() {
         );
     }
 }
+
+#[test]
+fn basic_auth_from_docker_config_or_password_stdin_and_only_for_its_host() {
+    let Some(reg) = TestRegistry::start_basic() else {
+        return;
+    };
+    push_demo(&reg, "example/terraform-provider-demo", "1.2.3");
+    let target = format!("oci://{}/example/terraform-provider-demo:1.2.3", reg.host());
+    let home = tempfile::tempdir().unwrap();
+    let run = |docker_config: &std::path::Path, extra: &[&str], stdin: Option<&str>| {
+        let mut c = provguard();
+        c.args([
+            "sbom",
+            "--plain-http",
+            "--no-cache",
+            "--platform",
+            "linux_amd64",
+        ])
+        .args(extra)
+        .arg(&target)
+        .env("DOCKER_CONFIG", docker_config)
+        .env("HOME", home.path())
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR");
+        match stdin {
+            Some(s) => {
+                use std::io::Write;
+                let mut child = c
+                    .stdin(std::process::Stdio::piped())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap();
+                child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+                child.wait_with_output().unwrap()
+            }
+            None => c.output().unwrap(),
+        }
+    };
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode("testuser:testpass");
+    // No credentials: the registry's 401 is reported.
+    let none = tempfile::tempdir().unwrap();
+    let o = run(none.path(), &[], None);
+    assert_eq!(o.status.code(), Some(2));
+    // Credentials for another host only: not sent here, so still refused.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(
+        other.path().join("config.json"),
+        json!({"auths": {"registry.example.com": {"auth": b64}}}).to_string(),
+    )
+    .unwrap();
+    assert_eq!(run(other.path(), &[], None).status.code(), Some(2));
+    // docker config.json auths entry for this host.
+    let good = tempfile::tempdir().unwrap();
+    std::fs::write(
+        good.path().join("config.json"),
+        json!({"auths": {reg.host(): {"auth": b64}}}).to_string(),
+    )
+    .unwrap();
+    let o = run(good.path(), &[], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // --username with --password-stdin.
+    let o = run(
+        none.path(),
+        &["--username", "testuser", "--password-stdin"],
+        Some("testpass\n"),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(
+        none.path(),
+        &["--username", "testuser", "--password-stdin"],
+        Some("wrong\n"),
+    );
+    assert_eq!(o.status.code(), Some(2));
+}
+
+/// A token endpoint for the Bearer flow: answers every request with a token and counts them.
+fn token_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/token", l.local_addr().unwrap());
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = r#"{"token":"test-token","access_token":"test-token"}"#;
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (url, hits)
+}
+
+#[test]
+fn bearer_token_flow() {
+    let (realm, hits) = token_server();
+    let Some(reg) = TestRegistry::start_bearer(&realm) else {
+        return;
+    };
+    push_demo(&reg, "example/terraform-provider-demo", "1.2.3");
+    let target = format!("oci://{}/example/terraform-provider-demo:1.2.3", reg.host());
+    let o = sbom(&["--no-cache", "--platform", "windows_amd64", &target]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        hits.load(std::sync::atomic::Ordering::SeqCst) >= 1,
+        "a token was fetched from the realm"
+    );
+}

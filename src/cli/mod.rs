@@ -58,15 +58,8 @@ pub struct SbomArgs {
     /// Write one document per artifact into DIR, named after the artifact.
     #[arg(long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
-    /// Platforms to fetch from an OCI target, OS_ARCH (repeatable; default: all).
-    #[arg(long = "platform", value_name = "OS_ARCH")]
-    pub platforms: Vec<String>,
-    /// Talk plain HTTP to registries (loopback and test registries only).
-    #[arg(long)]
-    pub plain_http: bool,
-    /// Do not use the blob cache: downloads go to a temporary directory.
-    #[arg(long)]
-    pub no_cache: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Cache directory (default: $XDG_CACHE_HOME/provguard or ~/.cache/provguard).
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -97,15 +90,8 @@ pub struct ScanArgs {
     /// (default: the one `provguard db update` keeps in the cache directory).
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Platforms to fetch from an OCI target, OS_ARCH (repeatable; default: all).
-    #[arg(long = "platform", value_name = "OS_ARCH")]
-    pub platforms: Vec<String>,
-    /// Talk plain HTTP to registries (loopback and test registries only).
-    #[arg(long)]
-    pub plain_http: bool,
-    /// Do not use the blob cache: downloads go to a temporary directory.
-    #[arg(long)]
-    pub no_cache: bool,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
     /// Cache directory: the database `provguard db update` fetched, and OCI blobs.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -121,6 +107,26 @@ pub struct ScanArgs {
     /// Refuse ZIP entries that inflate beyond this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
     pub max_entry_size: u64,
+}
+
+/// How OCI targets are reached (shared by every command that takes targets).
+#[derive(Debug, Args)]
+pub struct RegistryArgs {
+    /// Platforms to fetch from an OCI target, OS_ARCH (repeatable; default: all).
+    #[arg(long = "platform", value_name = "OS_ARCH")]
+    pub platforms: Vec<String>,
+    /// Talk plain HTTP to registries (loopback and test registries only).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Do not use the blob cache: downloads go to a temporary directory.
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Registry user name (with --password-stdin); otherwise docker/podman auth files are used.
+    #[arg(long, value_name = "USER", requires = "password_stdin")]
+    pub username: Option<String>,
+    /// Read the registry password from standard input.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -232,13 +238,18 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 
 /// Registry options from the shared flags.
 fn oci_options(
-    platforms: &[String],
-    plain_http: bool,
-    no_cache: bool,
+    r: &RegistryArgs,
     cache_dir: &Option<PathBuf>,
 ) -> anyhow::Result<crate::source::oci::OciOptions> {
-    use crate::source::oci::{BlobCache, OciOptions};
-    let cache = if no_cache {
+    use crate::source::oci::{BlobCache, OciOptions, auth::ExplicitCredentials};
+    let password = if r.password_stdin {
+        let mut p = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut p)?;
+        Some(p.trim_end_matches(['\n', '\r']).to_string())
+    } else {
+        None
+    };
+    let cache = if r.no_cache {
         BlobCache::temporary()?
     } else {
         BlobCache::at(
@@ -248,8 +259,12 @@ fn oci_options(
         )
     };
     Ok(OciOptions {
-        plain_http,
-        platforms: platforms.to_vec(),
+        plain_http: r.plain_http,
+        platforms: r.platforms.clone(),
         cache,
+        credentials: ExplicitCredentials {
+            username: r.username.clone(),
+            password,
+        },
     })
 }

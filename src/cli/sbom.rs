@@ -11,12 +11,7 @@ use crate::report::{self, RenderOptions, SbomFormat, output::write_atomic};
 use crate::{pipeline, source};
 
 pub fn run(args: &SbomArgs) -> Result<u8> {
-    let oci = super::oci_options(
-        &args.platforms,
-        args.plain_http,
-        args.no_cache,
-        &args.cache_dir,
-    )?;
+    let oci = super::oci_options(&args.registry, &args.cache_dir)?;
     let targets = source::resolve(&args.targets, &oci)?;
     let limits = Limits {
         max_entry: args.max_entry_size,

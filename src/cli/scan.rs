@@ -58,12 +58,7 @@ pub fn outputs(args: &ScanArgs) -> Result<Vec<(ScanFormat, Dest)>> {
 
 pub fn run(args: &ScanArgs) -> Result<u8> {
     let outs = outputs(args)?;
-    let oci = super::oci_options(
-        &args.platforms,
-        args.plain_http,
-        args.no_cache,
-        &args.cache_dir,
-    )?;
+    let oci = super::oci_options(&args.registry, &args.cache_dir)?;
     let targets = source::resolve(&args.targets, &oci)?;
     let limits = Limits {
         max_entry: args.max_entry_size,

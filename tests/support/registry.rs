@@ -28,10 +28,50 @@ pub struct TestRegistry {
     pub port: u16,
     pub dir: tempfile::TempDir,
     log: PathBuf,
+    /// `Authorization` header value the test pusher sends.
+    pub push_auth: Option<String>,
 }
+
+/// `testuser` / `testpass`, bcrypt cost 5 (registry-for-tests.md §6).
+pub const HTPASSWD: &str =
+    "testuser:$2y$05$VsyD2Yq3XSRD3swp4RkMieeU/KNGs76YaYOlK1VXGMv.N0/9WBXey\n";
 
 impl TestRegistry {
     pub fn start() -> Option<TestRegistry> {
+        Self::start_with(&[], None)
+    }
+
+    /// With htpasswd Basic auth (`testuser`/`testpass`).
+    pub fn start_basic() -> Option<TestRegistry> {
+        let pw = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(pw.path(), HTPASSWD).unwrap();
+        let (_, path) = pw.keep().unwrap();
+        use base64::Engine as _;
+        let basic = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode("testuser:testpass")
+        );
+        Self::start_with(
+            &[
+                ("REGISTRY_AUTH_HTPASSWD_REALM", "registry-test".into()),
+                ("REGISTRY_AUTH_HTPASSWD_PATH", path.display().to_string()),
+            ],
+            Some(basic),
+        )
+    }
+
+    /// With the token (Bearer) challenge flow against `realm`; the registry accepts any token.
+    pub fn start_bearer(realm: &str) -> Option<TestRegistry> {
+        Self::start_with(
+            &[
+                ("REGISTRY_AUTH_SILLY_REALM", realm.to_string()),
+                ("REGISTRY_AUTH_SILLY_SERVICE", "registry-test".into()),
+            ],
+            Some("Bearer push-token".into()),
+        )
+    }
+
+    pub fn start_with(env: &[(&str, String)], push_auth: Option<String>) -> Option<TestRegistry> {
         if Command::new("docker-registry")
             .arg("--version")
             .output()
@@ -43,7 +83,11 @@ impl TestRegistry {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("config.yml"), CONFIG).unwrap();
         let log = dir.path().join("registry.log");
-        let child = Command::new("docker-registry")
+        let mut cmd = Command::new("docker-registry");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
             .arg("serve")
             .arg(dir.path().join("config.yml"))
             .env(
@@ -60,6 +104,7 @@ impl TestRegistry {
             port: 0,
             dir,
             log,
+            push_auth,
         };
         let deadline = Instant::now() + Duration::from_secs(20);
         while reg.port == 0 {
@@ -140,13 +185,20 @@ impl TestRegistry {
             .join("data")
     }
 
-    fn client() -> reqwest::blocking::Client {
-        reqwest::blocking::Client::new()
+    fn client(&self) -> reqwest::blocking::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(a) = &self.push_auth {
+            headers.insert("Authorization", a.parse().unwrap());
+        }
+        reqwest::blocking::Client::builder()
+            .default_headers(headers)
+            .build()
+            .unwrap()
     }
 
     pub fn push_blob(&self, repo: &str, bytes: &[u8]) -> String {
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
-        let c = Self::client();
+        let c = self.client();
         let r = c
             .post(format!("{}/v2/{repo}/blobs/uploads/", self.base()))
             .send()
@@ -183,7 +235,8 @@ impl TestRegistry {
     ) -> (String, usize) {
         let bytes = serde_json::to_vec(doc).unwrap();
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(&bytes)));
-        let r = Self::client()
+        let r = self
+            .client()
             .put(format!(
                 "{}/v2/{repo}/manifests/{}",
                 self.base(),

@@ -9,6 +9,7 @@
 //! nothing unverified is ever cached. oci-client does the HTTP (auth challenges included); its
 //! async calls run on a private current-thread runtime.
 
+pub mod auth;
 pub mod cache;
 
 use std::path::PathBuf;
@@ -42,6 +43,7 @@ pub struct OciOptions {
     /// `OS_ARCH` platforms to fetch; empty = every platform in the index.
     pub platforms: Vec<String>,
     pub cache: BlobCache,
+    pub credentials: auth::ExplicitCredentials,
 }
 
 /// `oci://HOST[:PORT]/REPO:TAG` or `oci://HOST[:PORT]/REPO@sha256:…`.
@@ -134,7 +136,7 @@ fn sha256_digest(bytes: &[u8]) -> String {
 }
 
 impl Registry {
-    pub fn new(opts: &OciOptions) -> Result<Registry> {
+    pub fn new(opts: &OciOptions, host: &str) -> Result<Registry> {
         let config = ClientConfig {
             protocol: if opts.plain_http {
                 ClientProtocol::Http
@@ -149,7 +151,7 @@ impl Registry {
                 .enable_all()
                 .build()?,
             client: Client::new(config),
-            auth: RegistryAuth::Anonymous,
+            auth: auth::credentials_for(host, &opts.credentials)?,
             cache: opts.cache.clone(),
         })
     }
@@ -265,8 +267,8 @@ fn describe_wrong_kind(target: &str, doc: &ManifestDoc) -> Option<String> {
 
 /// Fetch every selected platform of the provider at `target`.
 pub fn fetch(target: &OciTarget, opts: &OciOptions) -> Result<Vec<FetchedPlatform>> {
-    let reg = Registry::new(opts)?;
     let r = &target.reference;
+    let reg = Registry::new(opts, r.registry())?;
     let (index_bytes, index_digest) = reg.manifest(r, None)?;
     let index: ManifestDoc = serde_json::from_slice(&index_bytes)
         .with_context(|| format!("{}: the index is not valid JSON", target.text))?;
