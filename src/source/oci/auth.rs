@@ -155,10 +155,9 @@ pub fn credentials_for(host: &str, explicit: &ExplicitCredentials) -> Result<Reg
             .iter()
             .find(|(k, _)| normalize(k) == host)
             .map(|(_, h)| h)
+            && let Some(a) = from_helper(h, host)?
         {
-            if let Some(a) = from_helper(h, host)? {
-                return Ok(a);
-            }
+            return Ok(a);
         }
         if let Some(e) = cfg
             .auths
