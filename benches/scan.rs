@@ -85,7 +85,7 @@ fn inventory() -> Inventory {
     modules.push(m("stdlib".into(), "v1.19.8"));
     Inventory {
         subject: Subject::default(),
-        origin: Origin::Buildinfo,
+        origin: Origin::Buildinfo { note: None },
         go_version: "go1.19.8".into(),
         goos: Some("linux".into()),
         goarch: Some("amd64".into()),
@@ -94,6 +94,7 @@ fn inventory() -> Inventory {
         main_version_source: VersionSource::Buildinfo,
         modules,
         settings: Vec::new(),
+        drift: Vec::new(),
     }
 }
 

@@ -4,7 +4,7 @@
 use anyhow::{Context, Result};
 
 use crate::artifact::{self, Artifact, zip::Limits};
-use crate::inventory::{Inventory, gobin};
+use crate::inventory::{Inventory, Origin, SbomSource, gobin, sbom_in};
 use crate::source::Target;
 
 /// Inventory every Go image of one target.
@@ -12,6 +12,7 @@ pub fn inventories_of(
     target: &Target,
     limits: Limits,
     opts: gobin::ReadOptions,
+    source: SbomSource,
 ) -> Result<Vec<Inventory>> {
     let mut art = Artifact::open(&target.path, limits)?;
     merge_naming(&mut art.naming, &target.naming);
@@ -43,7 +44,72 @@ pub fn inventories_of(
         .map(|h| h.finish())
         .transpose()
         .with_context(|| format!("cannot hash {}", target.path.display()))?;
-    Ok(Inventory::from_executable(&art, &exe, zip_sha))
+    let mut invs = Inventory::from_executable(&art, &exe, zip_sha);
+    if target.oci {
+        for inv in &mut invs {
+            apply_attached(inv, target, source)?;
+        }
+    }
+    Ok(invs)
+}
+
+/// Choose the inventory of a registry artifact: its attached SBOM (`auto`, `attached`) or its
+/// buildinfo (`binary`, or `auto` without a usable SBOM), and record why and any drift.
+fn apply_attached(inv: &mut Inventory, target: &Target, source: SbomSource) -> Result<()> {
+    let label = inv.subject.label.clone();
+    if source == SbomSource::Binary {
+        inv.origin = Origin::Buildinfo {
+            note: Some("--sbom-source binary".into()),
+        };
+        return Ok(());
+    }
+    if target.attached.is_empty() {
+        if source == SbomSource::Attached {
+            anyhow::bail!(
+                "{label}: no SBOM attached (looked for the referrers tag and cosign's .sbom tag on the platform manifest and the index); --sbom-source attached requires one"
+            );
+        }
+        inv.origin = Origin::Buildinfo {
+            note: Some("no SBOM attached".into()),
+        };
+        return Ok(());
+    }
+    let mut problems = Vec::new();
+    for a in &target.attached {
+        match sbom_in::parse(&a.bytes) {
+            Ok(sbom) => {
+                let binary: Vec<_> = std::iter::once(inv.main.clone())
+                    .chain(inv.modules.iter().cloned())
+                    .collect();
+                inv.drift = sbom_in::drift(&binary, &sbom.modules);
+                let main = inv.main.path.clone();
+                inv.modules = sbom
+                    .modules
+                    .into_iter()
+                    .filter(|m| m.path != main)
+                    .collect();
+                inv.origin = Origin::AttachedSbom {
+                    format: format!("{} {}", sbom.kind.as_str(), sbom.spec),
+                    manifest: a.manifest_digest.clone(),
+                    subject: a.subject.clone(),
+                    level: a.level.to_string(),
+                    via: a.via.to_string(),
+                };
+                return Ok(());
+            }
+            Err(why) => problems.push(format!(
+                "attached SBOM {} ({}) is unusable: {why}",
+                a.manifest_digest, a.media_type
+            )),
+        }
+    }
+    if source == SbomSource::Attached {
+        anyhow::bail!("{label}: {}", problems.join("; "));
+    }
+    inv.origin = Origin::Buildinfo {
+        note: Some(problems.join("; ")),
+    };
+    Ok(())
 }
 
 fn merge_naming(into: &mut artifact::Naming, from: &artifact::Naming) {
@@ -65,11 +131,12 @@ pub fn collect(
     targets: &[Target],
     limits: Limits,
     opts: gobin::ReadOptions,
+    source: SbomSource,
 ) -> Result<Vec<Inventory>> {
     let mut inventories = Vec::new();
     let mut failures = Vec::new();
     for t in targets {
-        match inventories_of(t, limits, opts) {
+        match inventories_of(t, limits, opts, source) {
             Ok(inv) => inventories.extend(inv),
             Err(e) => failures.push(format!("{e:#}")),
         }

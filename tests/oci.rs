@@ -398,3 +398,211 @@ fn bearer_token_flow() {
         "a token was fetched from the realm"
     );
 }
+
+fn provguard_sbom_of(zip: &std::path::Path, format: &str) -> Vec<u8> {
+    let o = provguard()
+        .args(["sbom", "--deterministic", "--format", format])
+        .arg(zip)
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    o.stdout
+}
+
+fn compare(target: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let o = provguard()
+        .args(["sbom", "--plain-http", "--no-cache", "--compare"])
+        .args(extra)
+        .arg(target)
+        .output()
+        .unwrap();
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn attached_sboms_fallback_and_drift() {
+    let Some(reg) = TestRegistry::start() else {
+        return;
+    };
+    let repo = "example/terraform-provider-demo";
+    let (index, m) = push_demo(&reg, repo, "1.2.3");
+    let target = format!("oci://{}/{repo}:1.2.3", reg.host());
+    let sized = |d: &str| reg.manifest_of(repo, d);
+    // CycloneDX 1.6 attached to the linux_amd64 manifest.
+    let linux = sized(&m[0]);
+    let cdx = reg.attach_sbom(
+        repo,
+        (&linux.0, linux.1),
+        "application/vnd.cyclonedx+json",
+        &provguard_sbom_of(&sample_zip("linux_amd64"), "cyclonedx-1.6"),
+        false,
+    );
+    // SPDX attached to the index: used by darwin_arm64, which has none of its own.
+    let idx = sized(&index);
+    let spdx = reg.attach_sbom(
+        repo,
+        (&idx.0, idx.1),
+        "application/spdx+json",
+        &provguard_sbom_of(&sample_zip("darwin_arm64"), "spdx"),
+        false,
+    );
+    // cosign's legacy tag on windows_amd64.
+    let win = sized(&m[2]);
+    let cos = reg.attach_sbom(
+        repo,
+        (&win.0, win.1),
+        "application/vnd.cyclonedx+json",
+        &provguard_sbom_of(&sample_zip("windows_amd64"), "cyclonedx"),
+        true,
+    );
+
+    let (code, out, err) = compare(&target, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    let section = |plat: &str| {
+        out.split(&format!("({plat})"))
+            .nth(1)
+            .unwrap()
+            .split("oci://")
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let l = section("linux_amd64");
+    assert!(
+        l.contains(&format!(
+            "attached cyclonedx 1.6 SBOM {cdx} on the platform manifest (found via referrers-tag)"
+        )),
+        "{out}"
+    );
+    assert!(l.contains("drift: none"), "{l}");
+    let d = section("darwin_arm64");
+    assert!(
+        d.contains(&format!(
+            "attached spdx SPDX-2.3 SBOM {spdx} on the index manifest"
+        )),
+        "{out}"
+    );
+    let w = section("windows_amd64");
+    assert!(
+        w.contains(&format!(
+            "SBOM {cos} on the platform manifest (found via cosign-tag)"
+        )),
+        "{out}"
+    );
+
+    // The SBOM provguard writes says where the inventory came from.
+    let o = sbom(&["--no-cache", "--platform", "linux_amd64", &target]);
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let props = doc["components"][0]["properties"].as_array().unwrap();
+    assert!(
+        props
+            .iter()
+            .any(|p| p["name"] == "provguard:inventory.source" && p["value"] == "attached-sbom")
+    );
+
+    // --sbom-source binary ignores them.
+    let (_, out, _) = compare(
+        &target,
+        &["--sbom-source", "binary", "--platform", "linux_amd64"],
+    );
+    assert!(
+        out.contains("Go buildinfo of the executable (fallback: --sbom-source binary)"),
+        "{out}"
+    );
+}
+
+#[test]
+fn no_unparseable_or_stale_sboms() {
+    let Some(reg) = TestRegistry::start() else {
+        return;
+    };
+    let repo = "example/terraform-provider-demo";
+    let (_, m) = push_demo(&reg, repo, "1.2.3");
+    let target = format!("oci://{}/{repo}:1.2.3", reg.host());
+    // Nothing attached: buildinfo, and say so; `attached` refuses.
+    let (code, out, _) = compare(&target, &["--platform", "linux_amd64"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("(fallback: no SBOM attached)"), "{out}");
+    let (code, _, err) = compare(
+        &target,
+        &["--platform", "linux_amd64", "--sbom-source", "attached"],
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("no SBOM attached"), "{err}");
+    // An unparseable SBOM: fallback with the reason.
+    let linux = reg.manifest_of(repo, &m[0]);
+    let bad = reg.attach_sbom(
+        repo,
+        (&linux.0, linux.1),
+        "application/vnd.cyclonedx+json",
+        br#"{"hello": "world"}"#,
+        false,
+    );
+    let (code, out, _) = compare(&target, &["--platform", "linux_amd64"]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains(&format!(
+            "attached SBOM {bad} (application/vnd.cyclonedx+json) is unusable: neither CycloneDX"
+        )),
+        "{out}"
+    );
+    // A stale SBOM on darwin: an older x/crypto and no x/text.
+    let mut stale: Value =
+        serde_json::from_slice(&provguard_sbom_of(&sample_zip("darwin_arm64"), "cyclonedx"))
+            .unwrap();
+    let comps = stale["components"].as_array_mut().unwrap();
+    comps.retain(|c| c["name"] != "golang.org/x/text");
+    for c in comps.iter_mut() {
+        if c["name"] == "golang.org/x/crypto" {
+            c["version"] = "v0.3.0".into();
+            c["purl"] = "pkg:golang/golang.org/x/crypto@v0.3.0".into();
+        }
+    }
+    comps.push(json!({"type": "library", "name": "github.com/gone/module", "version": "v1.0.0", "purl": "pkg:golang/github.com/gone/module@v1.0.0"}));
+    let darwin = reg.manifest_of(repo, &m[1]);
+    reg.attach_sbom(
+        repo,
+        (&darwin.0, darwin.1),
+        "application/vnd.cyclonedx+json",
+        &serde_json::to_vec(&stale).unwrap(),
+        false,
+    );
+    let (code, out, _) = compare(&target, &["--platform", "darwin_arm64"]);
+    assert_eq!(code, Some(0));
+    for needle in [
+        "drift: golang.org/x/crypto: the binary has v0.4.0, the SBOM says v0.3.0",
+        "drift: golang.org/x/text v0.7.0 is in the binary but not in the SBOM",
+        "drift: github.com/gone/module v1.0.0 is in the SBOM but not in the binary",
+    ] {
+        assert!(out.contains(needle), "{needle} in:\n{out}");
+    }
+    // scan reports the drift too, and matches what the (stale) SBOM says.
+    let o = provguard()
+        .args([
+            "scan",
+            "--plain-http",
+            "--no-cache",
+            "--platform",
+            "darwin_arm64",
+            "--format",
+            "json",
+            "--db",
+        ])
+        .arg(repo_path("samples/vulndb"))
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let inv = &doc["artifacts"][0]["inventory"];
+    assert_eq!(inv["source"], "attached-sbom");
+    assert_eq!(inv["drift"].as_array().unwrap().len(), 3);
+}
+
+fn repo_path(p: &str) -> std::path::PathBuf {
+    repo().join(p)
+}

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::inventory::SbomSource;
 use crate::report::SbomFormat;
 use crate::report::findings::ScanFormat;
 
@@ -73,6 +74,10 @@ pub struct SbomArgs {
     /// Refuse ZIP entries that inflate beyond this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
     pub max_entry_size: u64,
+    /// Instead of an SBOM, report where each artifact's inventory came from and how an attached
+    /// SBOM disagrees with the binary (drift).
+    #[arg(long)]
+    pub compare: bool,
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +117,9 @@ pub struct ScanArgs {
 /// How OCI targets are reached (shared by every command that takes targets).
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
+    /// Inventory source for OCI targets.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub sbom_source: SbomSource,
     /// Platforms to fetch from an OCI target, OS_ARCH (repeatable; default: all).
     #[arg(long = "platform", value_name = "OS_ARCH")]
     pub platforms: Vec<String>,
@@ -266,5 +274,6 @@ fn oci_options(
             username: r.username.clone(),
             password,
         },
+        attached: r.sbom_source != SbomSource::Binary,
     })
 }

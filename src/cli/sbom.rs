@@ -21,7 +21,7 @@ pub fn run(args: &SbomArgs) -> Result<u8> {
         hash: !args.no_executable_hash,
     };
     // All or nothing: every target is read before anything is written.
-    let inventories = pipeline::collect(&targets, limits, read_opts)?;
+    let inventories = pipeline::collect(&targets, limits, read_opts, args.registry.sbom_source)?;
     for inv in &inventories {
         tracing::info!(
             "{}: {} modules from {}, main version from {}",
@@ -30,6 +30,26 @@ pub fn run(args: &SbomArgs) -> Result<u8> {
             inv.origin.as_str(),
             inv.main_version_source.as_str()
         );
+    }
+    if args.compare {
+        let mut out = String::new();
+        for inv in &inventories {
+            out.push_str(&format!(
+                "{}\n  inventory: {}\n",
+                inv.subject.label,
+                inv.origin.detail()
+            ));
+            if !matches!(inv.origin, crate::inventory::Origin::AttachedSbom { .. }) {
+                out.push_str("  drift: nothing to compare (no attached SBOM in use)\n");
+            } else if inv.drift.is_empty() {
+                out.push_str("  drift: none — the attached SBOM matches the binary\n");
+            }
+            for d in &inv.drift {
+                out.push_str(&format!("  drift: {}\n", d.describe()));
+            }
+        }
+        std::io::stdout().lock().write_all(out.as_bytes())?;
+        return Ok(0);
     }
     let opts = RenderOptions::from_env(args.deterministic);
     if let Some(dir) = &args.output_dir {

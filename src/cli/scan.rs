@@ -64,7 +64,12 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
         max_entry: args.max_entry_size,
         ..Limits::default()
     };
-    let inventories = pipeline::collect(&targets, limits, gobin::ReadOptions { hash: true })?;
+    let inventories = pipeline::collect(
+        &targets,
+        limits,
+        gobin::ReadOptions { hash: true },
+        args.registry.sbom_source,
+    )?;
     if inventories.len() > 1 && outs.iter().any(|(f, _)| *f == ScanFormat::CycloneDx) {
         bail!(
             "the cyclonedx report embeds one SBOM, but {} artifacts were found; scan them one at a time",

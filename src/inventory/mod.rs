@@ -4,6 +4,7 @@
 //! and every report read only this model, never buildinfo or an SBOM format directly.
 
 pub mod gobin;
+pub mod sbom_in;
 pub mod version;
 
 use crate::artifact::{Artifact, Naming};
@@ -13,16 +14,60 @@ pub use version::VersionSource;
 /// Where an inventory's module list came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    /// Read from the Go buildinfo of the executable.
-    Buildinfo,
+    /// Read from the Go buildinfo of the executable; `note` says why, when an SBOM was wanted.
+    Buildinfo { note: Option<String> },
+    /// An SBOM attached to the artifact in its registry.
+    AttachedSbom {
+        /// `cyclonedx 1.6`, `spdx SPDX-2.3`.
+        format: String,
+        /// The referrer manifest holding it, and the digest it is attached to.
+        manifest: String,
+        subject: String,
+        /// `platform` or `index`.
+        level: String,
+        /// `referrers-tag` or `cosign-tag`.
+        via: String,
+    },
 }
 
 impl Origin {
     pub fn as_str(&self) -> &'static str {
         match self {
-            Origin::Buildinfo => "buildinfo",
+            Origin::Buildinfo { .. } => "buildinfo",
+            Origin::AttachedSbom { .. } => "attached-sbom",
         }
     }
+
+    /// One sentence for reports.
+    pub fn detail(&self) -> String {
+        match self {
+            Origin::Buildinfo { note: None } => "Go buildinfo of the executable".into(),
+            Origin::Buildinfo { note: Some(n) } => {
+                format!("Go buildinfo of the executable (fallback: {n})")
+            }
+            Origin::AttachedSbom {
+                format,
+                manifest,
+                level,
+                via,
+                ..
+            } => format!(
+                "attached {format} SBOM {manifest} on the {level} manifest (found via {via})"
+            ),
+        }
+    }
+}
+
+/// Which inventory source to use for artifacts that have attached SBOMs (`--sbom-source`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum SbomSource {
+    /// The attached SBOM when present and parseable, else the binary's buildinfo.
+    #[default]
+    Auto,
+    /// The attached SBOM; fail without one.
+    Attached,
+    /// Always the binary's buildinfo.
+    Binary,
 }
 
 /// What was scanned: provenance carried into every report.
@@ -161,6 +206,8 @@ pub struct Inventory {
     /// Dependencies sorted by path, then `stdlib` last.
     pub modules: Vec<Module>,
     pub settings: Vec<(String, String)>,
+    /// Where an attached SBOM disagrees with the binary (empty when only one exists).
+    pub drift: Vec<sbom_in::Drift>,
 }
 
 impl Inventory {
@@ -229,7 +276,7 @@ impl Inventory {
                 slice_offset: fat.then_some(img.offset),
                 properties: artifact.properties.clone(),
             },
-            origin: Origin::Buildinfo,
+            origin: Origin::Buildinfo { note: None },
             go_version: bi.go_version.clone(),
             goos: img.goos.clone(),
             goarch: img.goarch.clone(),
@@ -238,6 +285,7 @@ impl Inventory {
             main_version_source: source,
             modules,
             settings: bi.settings.clone(),
+            drift: Vec::new(),
         }
     }
 

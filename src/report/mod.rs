@@ -134,6 +134,10 @@ pub fn binary_properties(inv: &Inventory) -> Vec<(String, String)> {
             "provguard:inventory.source".to_string(),
             inv.origin.as_str().to_string(),
         ),
+        (
+            "provguard:inventory.detail".to_string(),
+            inv.origin.detail(),
+        ),
         ("provguard:go.version".into(), inv.go_version.clone()),
     ];
     if let Some(v) = &inv.goos {

@@ -15,7 +15,7 @@ pub fn render(inv: &Inventory) -> String {
             inv.platform().unwrap_or_else(|| "unknown".into()),
         ),
         ("go", inv.go_version.clone()),
-        ("inventory", inv.origin.as_str().to_string()),
+        ("inventory", inv.origin.detail()),
         (
             "executable sha256",
             s.exe_sha256

@@ -24,6 +24,10 @@ pub struct Target {
     pub file_name: Option<String>,
     /// Provenance facts for reports.
     pub properties: Vec<(String, String)>,
+    /// SBOMs attached in the registry, best first.
+    pub attached: Vec<super::oci::AttachedSbom>,
+    /// Fetched from a registry (so attached SBOMs were looked for).
+    pub oci: bool,
 }
 
 impl Target {
@@ -34,6 +38,8 @@ impl Target {
             display: None,
             file_name: None,
             properties: Vec::new(),
+            attached: Vec::new(),
+            oci: false,
         }
     }
 }

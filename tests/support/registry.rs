@@ -303,6 +303,77 @@ impl TestRegistry {
     }
 }
 
+impl TestRegistry {
+    /// Attach an SBOM to `subject` as an OCI 1.1 referrer and maintain the `sha256-<hex>`
+    /// fallback index (distribution 2.8 has no referrers API), or, with `cosign`, write cosign's
+    /// legacy `sha256-<hex>.sbom` tag. Returns the referrer manifest digest.
+    pub fn attach_sbom(
+        &self,
+        repo: &str,
+        subject: (&str, usize),
+        media_type: &str,
+        sbom: &[u8],
+        cosign: bool,
+    ) -> String {
+        let empty = self.push_blob(repo, b"{}");
+        let layer = self.push_blob(repo, sbom);
+        let hex = subject.0.trim_start_matches("sha256:");
+        if cosign {
+            let m = json!({
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": empty, "size": 2},
+                "layers": [{"mediaType": media_type, "digest": layer, "size": sbom.len()}]
+            });
+            return self
+                .push_manifest(repo, Some(&format!("sha256-{hex}.sbom")), &m)
+                .0;
+        }
+        let m = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": media_type,
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2, "data": "e30="},
+            "layers": [{"mediaType": media_type, "digest": layer, "size": sbom.len()}],
+            "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": subject.0, "size": subject.1}
+        });
+        let (digest, size) = self.push_manifest(repo, None, &m);
+        let tag = format!("sha256-{hex}");
+        let existing = self
+            .client()
+            .get(format!("{}/v2/{repo}/manifests/{tag}", self.base()))
+            .header("Accept", "application/vnd.oci.image.index.v1+json")
+            .send()
+            .unwrap();
+        let mut index = if existing.status().is_success() {
+            existing.json::<Value>().unwrap()
+        } else {
+            json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []})
+        };
+        index["manifests"].as_array_mut().unwrap().push(json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest, "size": size, "artifactType": media_type
+        }));
+        self.push_manifest(repo, Some(&tag), &index);
+        digest
+    }
+
+    /// The digest and size of the manifest a tag names.
+    pub fn manifest_of(&self, repo: &str, reference: &str) -> (String, usize) {
+        let r = self
+            .client()
+            .get(format!("{}/v2/{repo}/manifests/{reference}", self.base()))
+            .header("Accept", "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json")
+            .send()
+            .unwrap();
+        let b = r.bytes().unwrap();
+        (
+            format!("sha256:{}", hex::encode(Sha256::digest(&b))),
+            b.len(),
+        )
+    }
+}
+
 impl Drop for TestRegistry {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -21,7 +21,7 @@ fn inventory(goos: &str, go: &str, modules: &[(&str, Option<&str>)]) -> Inventor
     }
     Inventory {
         subject: Subject::default(),
-        origin: Origin::Buildinfo,
+        origin: Origin::Buildinfo { note: None },
         go_version: go.into(),
         goos: Some(goos.into()),
         goarch: Some("amd64".into()),
@@ -30,6 +30,7 @@ fn inventory(goos: &str, go: &str, modules: &[(&str, Option<&str>)]) -> Inventor
         main_version_source: VersionSource::Unknown,
         modules: mods,
         settings: Vec::new(),
+        drift: Vec::new(),
     }
 }
 

@@ -66,7 +66,9 @@ pub fn render(r: &ScanReport) -> Vec<u8> {
                 "zipSha256": inv.subject.zip_sha256,
                 "executableSha256": inv.subject.exe_sha256,
                 "inventory": {
-                    "source": inventory_source(inv),
+                    "source": inv.origin.as_str(),
+                    "detail": inventory_source(inv),
+                    "drift": inv.drift.iter().map(|d| json!({"kind": d.kind(), "detail": d.describe()})).collect::<Vec<_>>(),
                     "goVersion": inv.go_version,
                     "mainModule": inv.main.path,
                     "mainVersion": inv.main.version,

@@ -129,7 +129,7 @@ impl ScanReport {
 
 /// How an artifact's inventory was obtained, for every report.
 pub fn inventory_source(inv: &Inventory) -> String {
-    inv.origin.as_str().to_string()
+    inv.origin.detail()
 }
 
 /// `HOST/…` label of an artifact: ZIP name when there is one, else the executable.

@@ -17,6 +17,9 @@ pub fn render(r: &ScanReport) -> String {
             inv.platform().unwrap_or_else(|| "unknown platform".into())
         ));
         out.push_str(&format!("inventory: {}\n", inventory_source(inv)));
+        for d in &inv.drift {
+            out.push_str(&format!("drift: {}\n", d.describe()));
+        }
         let counts = a.counts();
         let total: usize = counts.values().sum();
         let parts: Vec<String> = crate::analysis::vuln::Severity::ALL

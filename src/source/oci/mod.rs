@@ -44,6 +44,8 @@ pub struct OciOptions {
     pub platforms: Vec<String>,
     pub cache: BlobCache,
     pub credentials: auth::ExplicitCredentials,
+    /// Look for attached SBOMs (off for `--sbom-source binary`).
+    pub attached: bool,
 }
 
 /// `oci://HOST[:PORT]/REPO:TAG` or `oci://HOST[:PORT]/REPO@sha256:…`.
@@ -121,6 +123,37 @@ pub struct FetchedPlatform {
     /// `sha256:<hex>` of the ZIP; `zh:<hex>` in lock-file terms.
     pub layer_digest: String,
     pub zip_path: PathBuf,
+    /// SBOMs attached to this platform's manifest first, then to the index.
+    pub sboms: Vec<AttachedSbom>,
+}
+
+/// Media types that mark an SBOM referrer (artifactType) or an SBOM layer.
+pub const SBOM_ARTIFACT_TYPES: [&str; 4] = [
+    "application/vnd.cyclonedx+json",
+    "application/spdx+json",
+    "text/spdx+json",
+    "application/vnd.dev.cosign.artifact.sbom.v1+json",
+];
+pub const SBOM_LAYER_TYPES: [&str; 3] = [
+    "application/vnd.cyclonedx+json",
+    "application/spdx+json",
+    "text/spdx+json",
+];
+/// SBOM documents larger than this are not downloaded.
+pub const SBOM_LIMIT: u64 = 64 << 20;
+
+/// An SBOM found attached to a provider manifest or index, verified by digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedSbom {
+    pub bytes: Vec<u8>,
+    pub media_type: String,
+    /// The referrer (or cosign) manifest holding it.
+    pub manifest_digest: String,
+    /// The digest it is attached to, and whether that is the platform manifest or the index.
+    pub subject: String,
+    pub level: &'static str,
+    /// `referrers-tag` (the `sha256-<hex>` tag schema) or `cosign-tag` (`sha256-<hex>.sbom`).
+    pub via: &'static str,
 }
 
 /// A registry connection for one target.
@@ -189,6 +222,163 @@ impl Registry {
             );
         }
         Ok((bytes.to_vec(), actual))
+    }
+
+    /// A manifest that may not exist: `None` for "manifest unknown" / 404.
+    fn try_manifest(&self, r: &Reference) -> Result<Option<(Vec<u8>, String)>> {
+        match self.manifest(r, None) {
+            Ok(x) => Ok(Some(x)),
+            Err(e) => {
+                let m = format!("{e:#}").to_lowercase();
+                if m.contains("manifest unknown") || m.contains("not found") || m.contains("404") {
+                    Ok(None)
+                } else {
+                    Err(e)
+                }
+            }
+        }
+    }
+
+    /// A small blob (an SBOM) into memory, size-capped and digest-verified.
+    fn small_blob(&self, r: &Reference, d: &Descriptor) -> Result<Vec<u8>> {
+        if d.size > SBOM_LIMIT {
+            bail!(
+                "{}: SBOM blob {} is {} bytes, over the {SBOM_LIMIT}-byte limit",
+                r.whole(),
+                d.digest,
+                d.size
+            );
+        }
+        let bytes = self.rt.block_on(async {
+            use futures_util::StreamExt;
+            let layer = oci_client::manifest::OciDescriptor {
+                media_type: d.media_type.clone(),
+                digest: d.digest.clone(),
+                size: d.size as i64,
+                ..Default::default()
+            };
+            let mut stream = self
+                .client
+                .pull_blob_stream(r, &layer)
+                .await
+                .map_err(|e| anyhow!("{}: blob {}: {e}", r.whole(), d.digest))?
+                .stream;
+            let mut out = Vec::new();
+            while let Some(chunk) = stream.next().await {
+                out.extend_from_slice(
+                    &chunk.map_err(|e| anyhow!("{}: blob {}: {e}", r.whole(), d.digest))?,
+                );
+                if out.len() as u64 > d.size.max(1) {
+                    bail!(
+                        "{}: blob {} is larger than its descriptor says",
+                        r.whole(),
+                        d.digest
+                    );
+                }
+            }
+            Ok::<_, anyhow::Error>(out)
+        })?;
+        let actual = sha256_digest(&bytes);
+        if actual != d.digest {
+            bail!(
+                "{}: SBOM blob digest mismatch: expected {}, got {actual}",
+                r.whole(),
+                d.digest
+            );
+        }
+        Ok(bytes)
+    }
+
+    /// The SBOM layers of one referrer manifest.
+    fn sbom_layers(
+        &self,
+        r: &Reference,
+        manifest: &ManifestDoc,
+        manifest_digest: &str,
+        subject: &str,
+        level: &'static str,
+        via: &'static str,
+    ) -> Result<Vec<AttachedSbom>> {
+        let mut out = Vec::new();
+        for l in manifest
+            .layers
+            .iter()
+            .filter(|l| SBOM_LAYER_TYPES.contains(&l.media_type.as_str()))
+        {
+            let lr = Reference::with_digest(
+                r.registry().to_string(),
+                r.repository().to_string(),
+                l.digest.clone(),
+            );
+            out.push(AttachedSbom {
+                bytes: self.small_blob(&lr, l)?,
+                media_type: l.media_type.clone(),
+                manifest_digest: manifest_digest.to_string(),
+                subject: subject.to_string(),
+                level,
+                via,
+            });
+        }
+        Ok(out)
+    }
+
+    /// SBOMs attached to `subject`: the referrers tag schema (`sha256-<hex>`, filtered on the
+    /// client by artifactType), then cosign's `sha256-<hex>.sbom` tag.
+    fn attached_sboms(
+        &self,
+        r: &Reference,
+        subject: &str,
+        level: &'static str,
+    ) -> Result<Vec<AttachedSbom>> {
+        let hex = subject.trim_start_matches("sha256:");
+        let tag = |t: String| {
+            Reference::with_tag(r.registry().to_string(), r.repository().to_string(), t)
+        };
+        let mut out = Vec::new();
+        if let Some((bytes, _)) = self.try_manifest(&tag(format!("sha256-{hex}")))? {
+            let index: ManifestDoc = serde_json::from_slice(&bytes).unwrap_or(ManifestDoc {
+                media_type: None,
+                artifact_type: None,
+                config: None,
+                manifests: Vec::new(),
+                layers: Vec::new(),
+            });
+            for d in &index.manifests {
+                if !d
+                    .artifact_type
+                    .as_deref()
+                    .is_some_and(|t| SBOM_ARTIFACT_TYPES.contains(&t))
+                {
+                    continue;
+                }
+                if d.size as usize > MANIFEST_LIMIT {
+                    bail!(
+                        "{}: referrer {} is over the 4 MiB manifest limit",
+                        r.whole(),
+                        d.digest
+                    );
+                }
+                let mr = Reference::with_digest(
+                    r.registry().to_string(),
+                    r.repository().to_string(),
+                    d.digest.clone(),
+                );
+                let (mbytes, mdigest) = self.manifest(&mr, Some(&d.digest))?;
+                let m: ManifestDoc = serde_json::from_slice(&mbytes).with_context(|| {
+                    format!("{}: referrer {} is not valid JSON", r.whole(), d.digest)
+                })?;
+                out.extend(self.sbom_layers(r, &m, &mdigest, subject, level, "referrers-tag")?);
+            }
+        }
+        if let Some((bytes, digest)) = self.try_manifest(&tag(format!("sha256-{hex}.sbom")))? {
+            let m: ManifestDoc = serde_json::from_slice(&bytes).with_context(|| {
+                format!("{}: cosign SBOM manifest is not valid JSON", r.whole())
+            })?;
+            out.extend(self.sbom_layers(r, &m, &digest, subject, level, "cosign-tag")?);
+        }
+        // Among equals, CycloneDX first, then SPDX.
+        out.sort_by_key(|s| !s.media_type.contains("cyclonedx"));
+        Ok(out)
     }
 
     /// Stream a blob into the cache, verifying its digest; returns its cached path.
@@ -331,6 +521,11 @@ pub fn fetch(target: &OciTarget, opts: &OciOptions) -> Result<Vec<FetchedPlatfor
             target.text
         );
     }
+    let index_sboms = if opts.attached {
+        reg.attached_sboms(r, &index_digest, "index")?
+    } else {
+        Vec::new()
+    };
     let mut out = Vec::new();
     for (desc, os, arch) in selected {
         if desc.size as usize > MANIFEST_LIMIT {
@@ -394,6 +589,12 @@ pub fn fetch(target: &OciTarget, opts: &OciOptions) -> Result<Vec<FetchedPlatfor
             }
             None => reg.blob(&mr, layer)?,
         };
+        let mut sboms = if opts.attached {
+            reg.attached_sboms(r, &digest, "platform")?
+        } else {
+            Vec::new()
+        };
+        sboms.extend(index_sboms.iter().cloned());
         out.push(FetchedPlatform {
             os,
             arch,
@@ -401,6 +602,7 @@ pub fn fetch(target: &OciTarget, opts: &OciOptions) -> Result<Vec<FetchedPlatfor
             manifest_digest: digest,
             layer_digest: layer.digest.clone(),
             zip_path,
+            sboms,
         });
     }
     Ok(out)
@@ -436,6 +638,8 @@ pub fn targets(target: &OciTarget, opts: &OciOptions) -> Result<Vec<Target>> {
                 },
                 display: Some(format!("{} ({plat})", target.text)),
                 file_name,
+                attached: f.sboms.clone(),
+                oci: true,
                 properties: vec![
                     ("provguard:oci.reference".into(), target.text.clone()),
                     ("provguard:oci.index.digest".into(), f.index_digest.clone()),
