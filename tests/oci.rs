@@ -606,3 +606,60 @@ fn no_unparseable_or_stale_sboms() {
 fn repo_path(p: &str) -> std::path::PathBuf {
     repo().join(p)
 }
+
+#[test]
+fn provider_address_with_version_constraint_and_mirror_templates() {
+    let Some(reg) = TestRegistry::start() else {
+        return;
+    };
+    let repo = "mirror/example/terraform-provider-demo";
+    let linux = sample_zip("linux_amd64");
+    for tag in ["1.2.3", "1.10.0_build.5", "2.0.0", "1.11.0-rc1", "latest"] {
+        reg.push_provider(repo, tag, &[("linux", "amd64", &linux)]);
+    }
+    let template = format!(
+        "{}/mirror/${{namespace}}/terraform-provider-${{type}}",
+        reg.host()
+    );
+    let run = |extra: &[&str], env: Option<&std::path::Path>| {
+        let mut c = provguard();
+        c.args(["sbom", "--plain-http", "--no-cache"])
+            .args(extra)
+            .arg("example/demo");
+        if let Some(f) = env {
+            c.env("TF_CLI_CONFIG_FILE", f);
+        }
+        c.output().unwrap()
+    };
+    let o = run(&["--version", "~> 1.2", "--oci-mirror", &template], None);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        doc["metadata"]["component"]["version"], "1.10.0+build.5",
+        "`_` read as `+`, highest ~> 1.2 match, rc skipped"
+    );
+    assert_eq!(
+        prop(&doc, "provguard:oci.reference").unwrap(),
+        format!("oci://{}/{repo}:1.10.0_build.5", reg.host())
+    );
+    let o = run(
+        &["--version", "1.11.0-rc1", "--oci-mirror", &template],
+        None,
+    );
+    assert!(o.status.success());
+    let o = run(&["--version", "~> 3.0", "--oci-mirror", &template], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no version matches \"~> 3.0\""));
+    // The same through the tofu CLI configuration's oci_mirror block.
+    let d = tempfile::tempdir().unwrap();
+    let rc = d.path().join("tofurc");
+    std::fs::write(
+        &rc,
+        format!("provider_installation {{\n  oci_mirror {{\n    repository_template = \"{template}\"\n    include = [\"registry.opentofu.org/*/*\"]\n  }}\n}}\n"),
+    )
+    .unwrap();
+    let o = run(&["--version", ">= 2.0"], Some(&rc));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(doc["metadata"]["component"]["version"], "2.0.0");
+}

@@ -117,6 +117,14 @@ pub struct ScanArgs {
 /// How OCI targets are reached (shared by every command that takes targets).
 #[derive(Debug, Args)]
 pub struct RegistryArgs {
+    /// For provider-address targets ([HOST/]NAMESPACE/TYPE): the version, exact or a tofu
+    /// constraint such as '~> 5.0', resolved against the repository's tags.
+    #[arg(long, value_name = "CONSTRAINT")]
+    pub version: Option<String>,
+    /// Repository template for provider addresses, e.g. 'ghcr.io/acme/${namespace}/${type}'
+    /// (default: the oci_mirror block of ~/.tofurc or TF_CLI_CONFIG_FILE).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub oci_mirror: Option<String>,
     /// Inventory source for OCI targets.
     #[arg(long, value_enum, default_value = "auto")]
     pub sbom_source: SbomSource,
@@ -275,5 +283,7 @@ fn oci_options(
             password,
         },
         attached: r.sbom_source != SbomSource::Binary,
+        version: r.version.clone(),
+        oci_mirror: r.oci_mirror.clone(),
     })
 }

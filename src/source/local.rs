@@ -52,6 +52,16 @@ pub fn resolve(targets: &[PathBuf], oci: &super::oci::OciOptions) -> Result<Vec<
             out.extend(super::oci::targets(&super::oci::OciTarget::parse(s)?, oci)?);
             continue;
         }
+        if !t.exists()
+            && let Some(s) = t
+                .to_str()
+                .filter(|s| s.split('/').count() <= 3 && s.contains('/'))
+            && (oci.version.is_some() || oci.oci_mirror.is_some())
+        {
+            let target = super::oci::resolve_address(s, oci)?;
+            out.extend(super::oci::targets(&target, oci)?);
+            continue;
+        }
         let meta =
             fs::metadata(t).with_context(|| format!("cannot read target {}", t.display()))?;
         if meta.is_dir() {

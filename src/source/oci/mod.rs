@@ -9,6 +9,7 @@
 //! nothing unverified is ever cached. oci-client does the HTTP (auth challenges included); its
 //! async calls run on a private current-thread runtime.
 
+pub mod address;
 pub mod auth;
 pub mod cache;
 
@@ -46,6 +47,9 @@ pub struct OciOptions {
     pub credentials: auth::ExplicitCredentials,
     /// Look for attached SBOMs (off for `--sbom-source binary`).
     pub attached: bool,
+    /// For provider-address targets: the version (exact or constraint) and the mirror template.
+    pub version: Option<String>,
+    pub oci_mirror: Option<String>,
 }
 
 /// `oci://HOST[:PORT]/REPO:TAG` or `oci://HOST[:PORT]/REPO@sha256:…`.
@@ -453,6 +457,41 @@ fn describe_wrong_kind(target: &str, doc: &ManifestDoc) -> Option<String> {
         ));
     }
     None
+}
+
+/// The tags of the repository `HOST/PATH`.
+pub fn list_tags(repository: &str, opts: &OciOptions) -> Result<Vec<String>> {
+    let r = Reference::try_from(format!("{repository}:latest").as_str())
+        .map_err(|e| anyhow!("{repository}: {e}"))?;
+    let reg = Registry::new(opts, r.registry())?;
+    let resp = reg
+        .rt
+        .block_on(reg.client.list_tags(&r, &reg.auth, None, None))
+        .map_err(|e| anyhow!("{repository}: listing tags: {e}"))?;
+    Ok(resp.tags)
+}
+
+/// A provider address (`[HOST/]NAMESPACE/TYPE`) with `--version`: its repository from
+/// `--oci-mirror` or the tofu CLI configuration, and the highest tag the constraint allows.
+pub fn resolve_address(addr: &str, opts: &OciOptions) -> Result<OciTarget> {
+    let a = address::ProviderAddress::parse(addr)?;
+    let version = opts.version.as_deref().ok_or_else(|| {
+        anyhow!(
+            "{addr}: a provider address needs --version (exact, or a constraint such as '~> 5.0')"
+        )
+    })?;
+    let constraint = address::Constraint::parse(version)?;
+    let mirrors = if opts.oci_mirror.is_some() {
+        Vec::new()
+    } else {
+        address::cli_config_mirrors()?
+    };
+    let repo = address::repository_for(&a, opts.oci_mirror.as_deref(), &mirrors)?;
+    let tags = list_tags(&repo, opts)?;
+    let (tag, v) =
+        address::resolve(&tags, &constraint).with_context(|| format!("{addr} in {repo}"))?;
+    tracing::info!("{addr}: {version} resolved to {v} (tag {tag}) in {repo}");
+    OciTarget::parse(&format!("oci://{repo}:{tag}"))
 }
 
 /// Fetch every selected platform of the provider at `target`.
