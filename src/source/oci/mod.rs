@@ -156,7 +156,8 @@ pub struct AttachedSbom {
     /// The digest it is attached to, and whether that is the platform manifest or the index.
     pub subject: String,
     pub level: &'static str,
-    /// `referrers-tag` (the `sha256-<hex>` tag schema) or `cosign-tag` (`sha256-<hex>.sbom`).
+    /// `referrers-api`, `referrers-tag` (the `sha256-<hex>` tag schema) or `cosign-tag`
+    /// (`sha256-<hex>.sbom`).
     pub via: &'static str,
 }
 
@@ -166,6 +167,8 @@ pub struct Registry {
     client: Client,
     auth: RegistryAuth,
     cache: BlobCache,
+    plain_http: bool,
+    http: reqwest::blocking::Client,
 }
 
 fn sha256_digest(bytes: &[u8]) -> String {
@@ -190,6 +193,11 @@ impl Registry {
             client: Client::new(config),
             auth: auth::credentials_for(host, &opts.credentials)?,
             cache: opts.cache.clone(),
+            plain_http: opts.plain_http,
+            // reqwest drops Authorization when a redirect leaves the host.
+            http: reqwest::blocking::Client::builder()
+                .user_agent(concat!("provguard/", env!("CARGO_PKG_VERSION")))
+                .build()?,
         })
     }
 
@@ -326,8 +334,106 @@ impl Registry {
         Ok(out)
     }
 
-    /// SBOMs attached to `subject`: the referrers tag schema (`sha256-<hex>`, filtered on the
-    /// client by artifactType), then cosign's `sha256-<hex>.sbom` tag.
+    /// The OCI 1.1 referrers API for `subject`, every page (`Link: <…>; rel="next"`), SBOM
+    /// descriptors only (filtered here whatever the registry says in `OCI-Filters-Applied`).
+    /// `None` when the registry has no referrers API (404), as the spec says to read it.
+    fn referrers_api(&self, r: &Reference, subject: &str) -> Result<Option<Vec<Descriptor>>> {
+        let scheme = if self.plain_http { "http" } else { "https" };
+        let origin = format!("{scheme}://{}", r.resolve_registry());
+        let mut url = format!("{origin}/v2/{}/referrers/{subject}", r.repository());
+        let token = self
+            .rt
+            .block_on(
+                self.client
+                    .auth(r, &self.auth, oci_client::RegistryOperation::Pull),
+            )
+            .ok()
+            .flatten();
+        let mut out = Vec::new();
+        for page in 0.. {
+            if page > 100 {
+                bail!("{}: referrers API: more than 100 pages", r.whole());
+            }
+            let mut req = self.http.get(&url).header("Accept", INDEX_MEDIA_TYPE);
+            req = match (&token, &self.auth) {
+                (Some(t), _) => req.bearer_auth(t),
+                (None, RegistryAuth::Basic(u, p)) => req.basic_auth(u, Some(p)),
+                _ => req,
+            };
+            let resp = req
+                .send()
+                .map_err(|e| anyhow!("{}: referrers API: {e}", r.whole()))?;
+            let status = resp.status().as_u16();
+            if status == 404 && page == 0 {
+                return Ok(None);
+            }
+            if status != 200 {
+                bail!("{}: referrers API for {subject}: HTTP {status}", r.whole());
+            }
+            let next = resp
+                .headers()
+                .get_all("link")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .find(|l| l.contains("rel=\"next\"") || l.contains("rel=next"))
+                .and_then(|l| l.split(['<', '>']).nth(1).map(str::to_string));
+            let body = resp
+                .bytes()
+                .map_err(|e| anyhow!("{}: referrers API: {e}", r.whole()))?;
+            if body.len() > MANIFEST_LIMIT {
+                bail!("{}: referrers list over 4 MiB; refused", r.whole());
+            }
+            let idx: ManifestDoc = serde_json::from_slice(&body).with_context(|| {
+                format!(
+                    "{}: the referrers API answered something that is not an image index",
+                    r.whole()
+                )
+            })?;
+            out.extend(idx.manifests.into_iter().filter(is_sbom_referrer));
+            match next {
+                Some(n) if n.starts_with("http") => url = n,
+                Some(n) => url = format!("{origin}{n}"),
+                None => break,
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Fetch (verified) the SBOM layers of referrer descriptors.
+    fn sboms_of_referrers(
+        &self,
+        r: &Reference,
+        descs: &[Descriptor],
+        subject: &str,
+        level: &'static str,
+        via: &'static str,
+    ) -> Result<Vec<AttachedSbom>> {
+        let mut out = Vec::new();
+        for d in descs {
+            if d.size as usize > MANIFEST_LIMIT {
+                bail!(
+                    "{}: referrer {} is over the 4 MiB manifest limit",
+                    r.whole(),
+                    d.digest
+                );
+            }
+            let mr = Reference::with_digest(
+                r.registry().to_string(),
+                r.repository().to_string(),
+                d.digest.clone(),
+            );
+            let (mbytes, mdigest) = self.manifest(&mr, Some(&d.digest))?;
+            let m: ManifestDoc = serde_json::from_slice(&mbytes).with_context(|| {
+                format!("{}: referrer {} is not valid JSON", r.whole(), d.digest)
+            })?;
+            out.extend(self.sbom_layers(r, &m, &mdigest, subject, level, via)?);
+        }
+        Ok(out)
+    }
+
+    /// SBOMs attached to `subject`: the referrers API, or on its 404 the referrers tag schema
+    /// (`sha256-<hex>`), then cosign's `sha256-<hex>.sbom` tag; SBOM artifact types only.
     fn attached_sboms(
         &self,
         r: &Reference,
@@ -339,39 +445,17 @@ impl Registry {
             Reference::with_tag(r.registry().to_string(), r.repository().to_string(), t)
         };
         let mut out = Vec::new();
-        if let Some((bytes, _)) = self.try_manifest(&tag(format!("sha256-{hex}")))? {
-            let index: ManifestDoc = serde_json::from_slice(&bytes).unwrap_or(ManifestDoc {
-                media_type: None,
-                artifact_type: None,
-                config: None,
-                manifests: Vec::new(),
-                layers: Vec::new(),
-            });
-            for d in &index.manifests {
-                if !d
-                    .artifact_type
-                    .as_deref()
-                    .is_some_and(|t| SBOM_ARTIFACT_TYPES.contains(&t))
-                {
-                    continue;
-                }
-                if d.size as usize > MANIFEST_LIMIT {
-                    bail!(
-                        "{}: referrer {} is over the 4 MiB manifest limit",
-                        r.whole(),
-                        d.digest
-                    );
-                }
-                let mr = Reference::with_digest(
-                    r.registry().to_string(),
-                    r.repository().to_string(),
-                    d.digest.clone(),
-                );
-                let (mbytes, mdigest) = self.manifest(&mr, Some(&d.digest))?;
-                let m: ManifestDoc = serde_json::from_slice(&mbytes).with_context(|| {
-                    format!("{}: referrer {} is not valid JSON", r.whole(), d.digest)
-                })?;
-                out.extend(self.sbom_layers(r, &m, &mdigest, subject, level, "referrers-tag")?);
+        if let Some(descs) = self.referrers_api(r, subject)? {
+            out.extend(self.sboms_of_referrers(r, &descs, subject, level, "referrers-api")?);
+        } else if let Some((bytes, _)) = self.try_manifest(&tag(format!("sha256-{hex}")))? {
+            // Anything other than an image index there means no referrers.
+            if let Ok(index) = serde_json::from_slice::<ManifestDoc>(&bytes) {
+                let descs: Vec<Descriptor> = index
+                    .manifests
+                    .into_iter()
+                    .filter(is_sbom_referrer)
+                    .collect();
+                out.extend(self.sboms_of_referrers(r, &descs, subject, level, "referrers-tag")?);
             }
         }
         if let Some((bytes, digest)) = self.try_manifest(&tag(format!("sha256-{hex}.sbom")))? {
@@ -492,6 +576,12 @@ pub fn resolve_address(addr: &str, opts: &OciOptions) -> Result<OciTarget> {
         address::resolve(&tags, &constraint).with_context(|| format!("{addr} in {repo}"))?;
     tracing::info!("{addr}: {version} resolved to {v} (tag {tag}) in {repo}");
     OciTarget::parse(&format!("oci://{repo}:{tag}"))
+}
+
+fn is_sbom_referrer(d: &Descriptor) -> bool {
+    d.artifact_type
+        .as_deref()
+        .is_some_and(|t| SBOM_ARTIFACT_TYPES.contains(&t))
 }
 
 /// Fetch every selected platform of the provider at `target`.

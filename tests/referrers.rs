@@ -1,0 +1,212 @@
+//! The OCI 1.1 referrers API (`GET /v2/<name>/referrers/<digest>`) — pagination through `Link`,
+//! client-side filtering by artifactType, and errors that are not "no SBOM". This runs against
+//! an in-process fake registry: the one real registry available here (distribution 2.8) has no
+//! referrers API, so its tag-schema fallback is what tests/oci.rs covers.
+
+mod support;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use support::*;
+
+struct Reply {
+    status: u16,
+    content_type: String,
+    body: Vec<u8>,
+    headers: Vec<(String, String)>,
+}
+
+type Routes = Arc<Mutex<HashMap<String, Reply>>>;
+
+fn digest(b: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(Sha256::digest(b)))
+}
+
+/// A fake registry serving fixed replies by request path; records every path asked for.
+fn serve(routes: Routes) -> (String, Arc<Mutex<Vec<String>>>) {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = l.local_addr().unwrap().to_string();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let s = seen.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let mut r = BufReader::new(c.try_clone().unwrap());
+            let mut first = String::new();
+            if r.read_line(&mut first).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+            }
+            let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+            s.lock().unwrap().push(path.clone());
+            let routes = routes.lock().unwrap();
+            let (status, ctype, body, extra) = match routes.get(&path) {
+                Some(rep) => (
+                    rep.status,
+                    rep.content_type.clone(),
+                    rep.body.clone(),
+                    rep.headers.clone(),
+                ),
+                None => (
+                    404,
+                    "application/json".into(),
+                    br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#
+                        .to_vec(),
+                    vec![],
+                ),
+            };
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in extra {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = c.write_all(head.as_bytes());
+            let _ = c.write_all(&body);
+        }
+    });
+    (host, seen)
+}
+
+fn ok(ctype: &str, body: Vec<u8>) -> Reply {
+    let d = digest(&body);
+    Reply {
+        status: 200,
+        content_type: ctype.into(),
+        body,
+        headers: vec![("Docker-Content-Digest".into(), d)],
+    }
+}
+
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// The demo provider (linux_amd64) with a CycloneDX SBOM referrer on the platform manifest,
+/// listed on the second page of the referrers API after a signature referrer.
+fn fake_registry(referrers_status: u16) -> (String, Arc<Mutex<Vec<String>>>, String, String) {
+    let repo = "/v2/example/terraform-provider-demo";
+    let mut routes = HashMap::new();
+    routes.insert("/v2/".to_string(), ok("application/json", b"{}".to_vec()));
+    let zip = std::fs::read(sample_zip("linux_amd64")).unwrap();
+    let empty = b"{}".to_vec();
+    let sbom = provguard()
+        .args(["sbom", "--deterministic", "--format", "cyclonedx-1.6"])
+        .arg(sample_zip("linux_amd64"))
+        .output()
+        .unwrap()
+        .stdout;
+    let sig = b"not an sbom".to_vec();
+    for b in [&zip, &empty, &sbom, &sig] {
+        routes.insert(
+            format!("{repo}/blobs/{}", digest(b)),
+            ok("application/octet-stream", b.clone()),
+        );
+    }
+    let cfg = json!({"mediaType": "application/vnd.oci.empty.v1+json", "digest": digest(&empty), "size": 2});
+    let m = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": MANIFEST, "artifactType": "application/vnd.opentofu.provider-target",
+        "config": cfg, "layers": [{"mediaType": "archive/zip", "digest": digest(&zip), "size": zip.len()}]})).unwrap();
+    let md = digest(&m);
+    let subject = json!({"mediaType": MANIFEST, "digest": md, "size": m.len()});
+    let r = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": MANIFEST, "artifactType": "application/vnd.cyclonedx+json",
+        "config": cfg, "layers": [{"mediaType": "application/vnd.cyclonedx+json", "digest": digest(&sbom), "size": sbom.len()}], "subject": subject})).unwrap();
+    let q = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": MANIFEST, "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json",
+        "config": cfg, "layers": [{"mediaType": "application/octet-stream", "digest": digest(&sig), "size": sig.len()}], "subject": subject})).unwrap();
+    let i = serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": INDEX, "artifactType": "application/vnd.opentofu.provider",
+        "manifests": [{"mediaType": MANIFEST, "artifactType": "application/vnd.opentofu.provider-target", "digest": md, "size": m.len(),
+            "platform": {"os": "linux", "architecture": "amd64"}}]})).unwrap();
+    for (body, ctype) in [(&m, MANIFEST), (&r, MANIFEST), (&q, MANIFEST), (&i, INDEX)] {
+        routes.insert(
+            format!("{repo}/manifests/{}", digest(body)),
+            ok(ctype, body.clone()),
+        );
+    }
+    routes.insert(format!("{repo}/manifests/1.2.3"), ok(INDEX, i.clone()));
+    let page = |descs: Vec<Value>| {
+        serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": descs}))
+            .unwrap()
+    };
+    // Page 1: only a signature (a server that ignores any filter); page 2: the SBOM.
+    let mut p1 = ok(
+        INDEX,
+        page(vec![
+            json!({"mediaType": MANIFEST, "digest": digest(&q), "size": q.len(), "artifactType": "application/vnd.dev.cosign.artifact.sig.v1+json"}),
+        ]),
+    );
+    p1.status = referrers_status;
+    p1.headers.push((
+        "Link".into(),
+        format!("<{repo}/referrers/{md}?n=1&last=q>; rel=\"next\""),
+    ));
+    routes.insert(format!("{repo}/referrers/{md}"), p1);
+    routes.insert(
+        format!("{repo}/referrers/{md}?n=1&last=q"),
+        ok(INDEX, page(vec![json!({"mediaType": MANIFEST, "digest": digest(&r), "size": r.len(), "artifactType": "application/vnd.cyclonedx+json"})])),
+    );
+    routes.insert(
+        format!("{repo}/referrers/{}", digest(&i)),
+        ok(INDEX, page(vec![])),
+    );
+    let (host, seen) = serve(Arc::new(Mutex::new(routes)));
+    (host, seen, digest(&r), digest(&sig))
+}
+
+#[test]
+fn referrers_api_pages_and_filters_on_the_client() {
+    let (host, seen, referrer, sig) = fake_registry(200);
+    let o = provguard()
+        .args(["sbom", "--plain-http", "--no-cache", "--compare"])
+        .arg(format!(
+            "oci://{host}/example/terraform-provider-demo:1.2.3"
+        ))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(&format!("attached cyclonedx 1.6 SBOM {referrer} on the platform manifest (found via referrers-api)")), "{out}");
+    assert!(out.contains("drift: none"), "{out}");
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen.iter()
+            .any(|p| p.contains("/referrers/") && p.contains("?n=1&last=q")),
+        "second page fetched: {seen:?}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|p| p.contains("/manifests/sha256-") && !p.ends_with(".sbom")),
+        "no tag-schema fallback when the API answers: {seen:?}"
+    );
+    assert!(
+        !seen.iter().any(|p| p.ends_with(&sig)),
+        "the signature referrer is filtered out, its blob never fetched"
+    );
+}
+
+#[test]
+fn a_referrers_api_error_is_not_read_as_no_sbom() {
+    let (host, _, _, _) = fake_registry(400);
+    let o = provguard()
+        .args(["sbom", "--plain-http", "--no-cache", "--compare"])
+        .arg(format!(
+            "oci://{host}/example/terraform-provider-demo:1.2.3"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("referrers API for sha256:"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
