@@ -14,6 +14,8 @@ use sha2::{Digest, Sha256};
 use support::*;
 
 struct Reply {
+    /// Answer 503 this many times before the real reply.
+    fail_first: usize,
     status: u16,
     content_type: String,
     body: Vec<u8>,
@@ -48,8 +50,12 @@ fn serve(routes: Routes) -> (String, Arc<Mutex<Vec<String>>>) {
             }
             let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
             s.lock().unwrap().push(path.clone());
-            let routes = routes.lock().unwrap();
-            let (status, ctype, body, extra) = match routes.get(&path) {
+            let mut routes = routes.lock().unwrap();
+            let (status, ctype, body, extra) = match routes.get_mut(&path) {
+                Some(rep) if rep.fail_first > 0 => {
+                    rep.fail_first -= 1;
+                    (503, "text/plain".into(), b"busy".to_vec(), vec![])
+                }
                 Some(rep) => (
                     rep.status,
                     rep.content_type.clone(),
@@ -82,6 +88,7 @@ fn serve(routes: Routes) -> (String, Arc<Mutex<Vec<String>>>) {
 fn ok(ctype: &str, body: Vec<u8>) -> Reply {
     let d = digest(&body);
     Reply {
+        fail_first: 0,
         status: 200,
         content_type: ctype.into(),
         body,
@@ -95,6 +102,13 @@ const INDEX: &str = "application/vnd.oci.image.index.v1+json";
 /// The demo provider (linux_amd64) with a CycloneDX SBOM referrer on the platform manifest,
 /// listed on the second page of the referrers API after a signature referrer.
 fn fake_registry(referrers_status: u16) -> (String, Arc<Mutex<Vec<String>>>, String, String) {
+    fake_registry_flaky(referrers_status, 0)
+}
+
+fn fake_registry_flaky(
+    referrers_status: u16,
+    flaky: usize,
+) -> (String, Arc<Mutex<Vec<String>>>, String, String) {
     let repo = "/v2/example/terraform-provider-demo";
     let mut routes = HashMap::new();
     routes.insert("/v2/".to_string(), ok("application/json", b"{}".to_vec()));
@@ -131,7 +145,13 @@ fn fake_registry(referrers_status: u16) -> (String, Arc<Mutex<Vec<String>>>, Str
             ok(ctype, body.clone()),
         );
     }
-    routes.insert(format!("{repo}/manifests/1.2.3"), ok(INDEX, i.clone()));
+    let mut tagged = ok(INDEX, i.clone());
+    tagged.fail_first = flaky;
+    routes.insert(format!("{repo}/manifests/1.2.3"), tagged);
+    routes
+        .get_mut(&format!("{repo}/blobs/{}", digest(&zip)))
+        .unwrap()
+        .fail_first = flaky;
     let page = |descs: Vec<Value>| {
         serde_json::to_vec(&json!({"schemaVersion": 2, "mediaType": INDEX, "manifests": descs}))
             .unwrap()
@@ -208,5 +228,49 @@ fn a_referrers_api_error_is_not_read_as_no_sbom() {
         String::from_utf8_lossy(&o.stderr).contains("referrers API for sha256:"),
         "{}",
         String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn transient_failures_are_retried_with_backoff() {
+    let (host, seen, _, _) = fake_registry_flaky(200, 2);
+    let target = format!("oci://{host}/example/terraform-provider-demo:1.2.3");
+    let o = provguard()
+        .args(["sbom", "--plain-http", "--no-cache", "--compare"])
+        .arg(&target)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let tag_requests = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|p| p.ends_with("/manifests/1.2.3"))
+        .count();
+    assert_eq!(
+        tag_requests,
+        3,
+        "two 503s, then the answer: {:?}",
+        seen.lock().unwrap()
+    );
+    let (host, _, _, _) = fake_registry_flaky(200, 2);
+    let o = provguard()
+        .args([
+            "sbom",
+            "--plain-http",
+            "--no-cache",
+            "--registry-retries",
+            "1",
+            "--compare",
+        ])
+        .arg(format!(
+            "oci://{host}/example/terraform-provider-demo:1.2.3"
+        ))
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "one retry is not enough for two failures"
     );
 }

@@ -125,6 +125,12 @@ pub struct RegistryArgs {
     /// (default: the oci_mirror block of ~/.tofurc or TF_CLI_CONFIG_FILE).
     #[arg(long, value_name = "TEMPLATE")]
     pub oci_mirror: Option<String>,
+    /// Registry request timeout in seconds (connect and read).
+    #[arg(long = "registry-timeout", value_name = "SECS", default_value_t = 60)]
+    pub registry_timeout: u64,
+    /// Retries on 429, 5xx, timeouts and dropped connections (exponential backoff).
+    #[arg(long = "registry-retries", value_name = "N", default_value_t = 3)]
+    pub registry_retries: u32,
     /// Inventory source for OCI targets.
     #[arg(long, value_enum, default_value = "auto")]
     pub sbom_source: SbomSource,
@@ -285,5 +291,7 @@ fn oci_options(
         attached: r.sbom_source != SbomSource::Binary,
         version: r.version.clone(),
         oci_mirror: r.oci_mirror.clone(),
+        timeout: std::time::Duration::from_secs(r.registry_timeout),
+        retries: r.registry_retries,
     })
 }

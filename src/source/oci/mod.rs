@@ -37,7 +37,7 @@ pub const ZIP_MEDIA_TYPE: &str = "archive/zip";
 pub const MANIFEST_LIMIT: usize = 4 << 20;
 
 /// How to reach registries.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct OciOptions {
     /// Plain HTTP instead of TLS (loopback and test registries).
     pub plain_http: bool,
@@ -50,6 +50,25 @@ pub struct OciOptions {
     /// For provider-address targets: the version (exact or constraint) and the mirror template.
     pub version: Option<String>,
     pub oci_mirror: Option<String>,
+    /// Per-request timeout (connect and read) and retries on transient failures.
+    pub timeout: std::time::Duration,
+    pub retries: u32,
+}
+
+impl Default for OciOptions {
+    fn default() -> Self {
+        OciOptions {
+            plain_http: false,
+            platforms: Vec::new(),
+            cache: BlobCache::default(),
+            credentials: auth::ExplicitCredentials::default(),
+            attached: true,
+            version: None,
+            oci_mirror: None,
+            timeout: std::time::Duration::from_secs(60),
+            retries: 3,
+        }
+    }
 }
 
 /// `oci://HOST[:PORT]/REPO:TAG` or `oci://HOST[:PORT]/REPO@sha256:…`.
@@ -169,6 +188,7 @@ pub struct Registry {
     cache: BlobCache,
     plain_http: bool,
     http: reqwest::blocking::Client,
+    retries: u32,
 }
 
 fn sha256_digest(bytes: &[u8]) -> String {
@@ -184,6 +204,8 @@ impl Registry {
                 ClientProtocol::Https
             },
             platform_resolver: None,
+            read_timeout: Some(opts.timeout),
+            connect_timeout: Some(opts.timeout),
             ..Default::default()
         };
         Ok(Registry {
@@ -194,15 +216,22 @@ impl Registry {
             auth: auth::credentials_for(host, &opts.credentials)?,
             cache: opts.cache.clone(),
             plain_http: opts.plain_http,
+            retries: opts.retries,
             // reqwest drops Authorization when a redirect leaves the host.
             http: reqwest::blocking::Client::builder()
                 .user_agent(concat!("provguard/", env!("CARGO_PKG_VERSION")))
+                .timeout(opts.timeout)
                 .build()?,
         })
     }
 
     /// A manifest, size-limited and digest-checked (`expected` when fetched by digest).
+    /// A manifest, size-limited and digest-checked, retried on transient failures.
     fn manifest(&self, r: &Reference, expected: Option<&str>) -> Result<(Vec<u8>, String)> {
+        self.retry(|| self.manifest_once(r, expected))
+    }
+
+    fn manifest_once(&self, r: &Reference, expected: Option<&str>) -> Result<(Vec<u8>, String)> {
         let (bytes, digest) = self
             .rt
             .block_on(self.client.pull_manifest_raw(
@@ -251,8 +280,28 @@ impl Registry {
         }
     }
 
+    /// Run `f` again after 429, 5xx, timeouts and connection errors, with exponential backoff.
+    fn retry<T>(&self, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            match f() {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < self.retries && is_transient(&e) => {
+                    attempt += 1;
+                    tracing::debug!("retry {attempt}/{} after: {e:#}", self.retries);
+                    std::thread::sleep(std::time::Duration::from_millis(100 << attempt.min(6)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
     /// A small blob (an SBOM) into memory, size-capped and digest-verified.
     fn small_blob(&self, r: &Reference, d: &Descriptor) -> Result<Vec<u8>> {
+        self.retry(|| self.small_blob_once(r, d))
+    }
+
+    fn small_blob_once(&self, r: &Reference, d: &Descriptor) -> Result<Vec<u8>> {
         if d.size > SBOM_LIMIT {
             bail!(
                 "{}: SBOM blob {} is {} bytes, over the {SBOM_LIMIT}-byte limit",
@@ -470,7 +519,12 @@ impl Registry {
     }
 
     /// Stream a blob into the cache, verifying its digest; returns its cached path.
+    /// A blob into the cache, retried on transient failures (a digest mismatch is final).
     fn blob(&self, r: &Reference, d: &Descriptor) -> Result<PathBuf> {
+        self.retry(|| self.blob_once(r, d))
+    }
+
+    fn blob_once(&self, r: &Reference, d: &Descriptor) -> Result<PathBuf> {
         let mut writer = self.cache.writer(&d.digest)?;
         self.rt
             .block_on(async {
@@ -576,6 +630,35 @@ pub fn resolve_address(addr: &str, opts: &OciOptions) -> Result<OciTarget> {
         address::resolve(&tags, &constraint).with_context(|| format!("{addr} in {repo}"))?;
     tracing::info!("{addr}: {version} resolved to {v} (tag {tag}) in {repo}");
     OciTarget::parse(&format!("oci://{repo}:{tag}"))
+}
+
+/// 429, 5xx, timeouts and dropped connections are worth another try; nothing else is.
+fn is_transient(e: &anyhow::Error) -> bool {
+    let m = format!("{e:#}").to_lowercase();
+    if m.contains("digest mismatch") || m.contains("hashes to") {
+        return false;
+    }
+    [
+        "429",
+        "too many requests",
+        " 500",
+        " 502",
+        " 503",
+        " 504",
+        "status code 5",
+        "service unavailable",
+        "bad gateway",
+        "timed out",
+        "timeout",
+        "connection reset",
+        "connection refused",
+        "connection closed",
+        "broken pipe",
+        "error sending request",
+        "incomplete message",
+    ]
+    .iter()
+    .any(|k| m.contains(k))
 }
 
 fn is_sbom_referrer(d: &Descriptor) -> bool {
