@@ -1,0 +1,101 @@
+//! Benchmark (not a test): fetch + SBOM of a large provider from a local docker-registry —
+//! wall time and the peak RSS of `provguard sbom oci://…` (target ≤ 64 MiB while a blob many
+//! times that size streams through verification into the cache and the ZIP is inflated).
+//!
+//! `cargo bench --bench oci [-- /path/to/go-binary]` (default: /usr/local/bin/terraform).
+
+#[path = "../tests/support/mod.rs"]
+#[allow(dead_code)]
+mod support;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Instant;
+
+/// Peak RSS (KiB) of `cmd`, measured by a small Python parent so that no large address space
+/// of this process is charged to the child.
+fn peak_rss_kib(cmd: &[String]) -> (u64, f64) {
+    let t = Instant::now();
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg("import resource,subprocess,sys; r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL); print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        .args(cmd)
+        .output()
+        .expect("python3");
+    let wall = t.elapsed().as_secs_f64();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let mut it = out.split_whitespace();
+    let rc: i32 = it.next().and_then(|s| s.parse().ok()).unwrap_or(-1);
+    assert_eq!(
+        rc,
+        0,
+        "provguard failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (it.next().and_then(|s| s.parse().ok()).unwrap_or(0), wall)
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("benchmark: run with `cargo bench --bench oci`");
+        return;
+    }
+    let bin: PathBuf = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/local/bin/terraform"));
+    if !bin.exists() {
+        println!("SKIPPED: no Go binary at {}", bin.display());
+        return;
+    }
+    let Some(reg) = support::registry::TestRegistry::start() else {
+        println!("SKIPPED: docker-registry not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let zip = dir
+        .path()
+        .join("terraform-provider-big_1.0.0_linux_amd64.zip");
+    {
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zip).unwrap());
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .unix_permissions(0o755);
+        z.start_file("terraform-provider-big_v1.0.0", opts).unwrap();
+        std::io::copy(&mut std::fs::File::open(&bin).unwrap(), &mut z).unwrap();
+        z.finish().unwrap();
+    }
+    reg.push_provider(
+        "bench/terraform-provider-big",
+        "1.0.0",
+        &[("linux", "amd64", &zip)],
+    );
+    let zip_mb = std::fs::metadata(&zip).unwrap().len() as f64 / 1e6;
+    let bin_mb = std::fs::metadata(&bin).unwrap().len() as f64 / 1e6;
+    let target = format!("oci://{}/bench/terraform-provider-big:1.0.0", reg.host());
+    let cache = dir.path().join("cache");
+    let cmd = |extra: &[&str]| -> Vec<String> {
+        let mut v = vec![
+            env!("CARGO_BIN_EXE_provguard").to_string(),
+            "sbom".into(),
+            "--plain-http".into(),
+        ];
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v.push(target.clone());
+        v
+    };
+    let (cold_rss, cold) = peak_rss_kib(&cmd(&["--cache-dir", cache.to_str().unwrap()]));
+    let (warm_rss, warm) = peak_rss_kib(&cmd(&["--cache-dir", cache.to_str().unwrap()]));
+    println!("provider ZIP {zip_mb:.1} MB (binary {bin_mb:.1} MB) in a local docker-registry");
+    println!(
+        "fetch + verify + cache + SBOM (cold) : {:>7.0} ms, peak RSS {:>5.1} MiB (target <= 64)",
+        cold * 1e3,
+        cold_rss as f64 / 1024.0
+    );
+    println!(
+        "SBOM from the cache (warm)           : {:>7.0} ms, peak RSS {:>5.1} MiB",
+        warm * 1e3,
+        warm_rss as f64 / 1024.0
+    );
+}
