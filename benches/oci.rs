@@ -5,7 +5,6 @@
 //! `cargo bench --bench oci [-- /path/to/go-binary]` (default: /usr/local/bin/terraform).
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::path::PathBuf;
