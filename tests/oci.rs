@@ -663,3 +663,60 @@ fn provider_address_with_version_constraint_and_mirror_templates() {
     let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["metadata"]["component"]["version"], "2.0.0");
 }
+
+#[test]
+fn credentials_from_a_docker_credential_helper() {
+    let Some(reg) = TestRegistry::start_basic() else {
+        return;
+    };
+    push_demo(&reg, "example/terraform-provider-demo", "1.2.3");
+    let d = tempfile::tempdir().unwrap();
+    // A real helper program on PATH, answering the protocol: host on stdin, JSON on stdout.
+    let helper = d.path().join("docker-credential-provguardtest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread host\necho \"$host\" >> {}/asked\n[ \"$host\" = \"{}\" ] || {{ echo 'credentials not found'; exit 1; }}\necho '{{\"ServerURL\":\"'$host'\",\"Username\":\"testuser\",\"Secret\":\"testpass\"}}'\n",
+            d.path().display(),
+            reg.host()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        d.path().join("config.json"),
+        json!({"credHelpers": {reg.host(): "provguardtest"}}).to_string(),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        d.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = provguard()
+        .args([
+            "sbom",
+            "--plain-http",
+            "--no-cache",
+            "--platform",
+            "linux_amd64",
+        ])
+        .arg(format!(
+            "oci://{}/example/terraform-provider-demo:1.2.3",
+            reg.host()
+        ))
+        .env("DOCKER_CONFIG", d.path())
+        .env("PATH", path)
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("asked"))
+            .unwrap()
+            .trim(),
+        reg.host()
+    );
+}

@@ -30,7 +30,13 @@ fn digest(b: &[u8]) -> String {
 
 /// A fake registry serving fixed replies by request path; records every path asked for.
 fn serve(routes: Routes) -> (String, Arc<Mutex<Vec<String>>>) {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    serve_on("127.0.0.1:0", routes)
+}
+
+/// [`serve`] on a chosen address; a request carrying `Authorization` is also recorded as
+/// `AUTH <path>`.
+fn serve_on(addr: &str, routes: Routes) -> (String, Arc<Mutex<Vec<String>>>) {
+    let l = std::net::TcpListener::bind(addr).unwrap();
     let host = l.local_addr().unwrap().to_string();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
@@ -42,14 +48,19 @@ fn serve(routes: Routes) -> (String, Arc<Mutex<Vec<String>>>) {
             if r.read_line(&mut first).is_err() {
                 continue;
             }
+            let mut authorized = false;
             loop {
                 let mut line = String::new();
                 if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                     break;
                 }
+                authorized |= line.to_ascii_lowercase().starts_with("authorization:");
             }
             let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
             s.lock().unwrap().push(path.clone());
+            if authorized {
+                s.lock().unwrap().push(format!("AUTH {path}"));
+            }
             let mut routes = routes.lock().unwrap();
             let (status, ctype, body, extra) = match routes.get_mut(&path) {
                 Some(rep) if rep.fail_first > 0 => {
@@ -108,6 +119,15 @@ fn fake_registry(referrers_status: u16) -> (String, Arc<Mutex<Vec<String>>>, Str
 fn fake_registry_flaky(
     referrers_status: u16,
     flaky: usize,
+) -> (String, Arc<Mutex<Vec<String>>>, String, String) {
+    fake_registry_with(referrers_status, flaky, None)
+}
+
+/// With `redirect`, the provider ZIP blob answers 307 to that URL (a blob store on another host).
+fn fake_registry_with(
+    referrers_status: u16,
+    flaky: usize,
+    redirect: Option<String>,
 ) -> (String, Arc<Mutex<Vec<String>>>, String, String) {
     let repo = "/v2/example/terraform-provider-demo";
     let mut routes = HashMap::new();
@@ -177,6 +197,18 @@ fn fake_registry_flaky(
         format!("{repo}/referrers/{}", digest(&i)),
         ok(INDEX, page(vec![])),
     );
+    if let Some(url) = redirect {
+        // This registry wants credentials (a Basic challenge), and keeps its blobs elsewhere.
+        let v2 = routes.get_mut("/v2/").unwrap();
+        v2.status = 401;
+        v2.headers = vec![("WWW-Authenticate".into(), "Basic realm=\"fake\"".into())];
+        let blob = routes
+            .get_mut(&format!("{repo}/blobs/{}", digest(&zip)))
+            .unwrap();
+        blob.status = 307;
+        blob.body = Vec::new();
+        blob.headers = vec![("Location".into(), url)];
+    }
     let (host, seen) = serve(Arc::new(Mutex::new(routes)));
     (host, seen, digest(&r), digest(&sig))
 }
@@ -272,5 +304,50 @@ fn transient_failures_are_retried_with_backoff() {
         o.status.code(),
         Some(2),
         "one retry is not enough for two failures"
+    );
+}
+
+#[test]
+fn credentials_never_follow_a_redirect_to_another_host() {
+    // The blob store: another loopback address, serving the ZIP.
+    let zip = std::fs::read(sample_zip("linux_amd64")).unwrap();
+    let mut store = HashMap::new();
+    store.insert("/blob".to_string(), ok("application/octet-stream", zip));
+    let (store_host, store_seen) = serve_on("127.0.0.2:0", Arc::new(Mutex::new(store)));
+    let (host, seen, _, _) = fake_registry_with(200, 0, Some(format!("http://{store_host}/blob")));
+    let mut child = provguard()
+        .args([
+            "sbom",
+            "--plain-http",
+            "--no-cache",
+            "--sbom-source",
+            "binary",
+            "--username",
+            "alice",
+            "--password-stdin",
+        ])
+        .arg(format!(
+            "oci://{host}/example/terraform-provider-demo:1.2.3"
+        ))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"secret\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        seen.lock().unwrap().iter().any(|p| p.starts_with("AUTH ")),
+        "the registry got the credentials"
+    );
+    let store_seen = store_seen.lock().unwrap();
+    assert!(
+        store_seen.contains(&"/blob".to_string()),
+        "the redirect was followed: {store_seen:?}"
+    );
+    assert!(
+        !store_seen.iter().any(|p| p.starts_with("AUTH ")),
+        "no credentials for the other host: {store_seen:?}"
     );
 }
