@@ -301,16 +301,14 @@ impl Registry {
         self.retry(|| self.small_blob_once(r, d))
     }
 
-    fn small_blob_once(&self, r: &Reference, d: &Descriptor) -> Result<Vec<u8>> {
-        if d.size > SBOM_LIMIT {
-            bail!(
-                "{}: SBOM blob {} is {} bytes, over the {SBOM_LIMIT}-byte limit",
-                r.whole(),
-                d.digest,
-                d.size
-            );
-        }
-        let bytes = self.rt.block_on(async {
+    /// Stream blob `d` into `sink`, refusing more bytes than its descriptor announces.
+    fn stream_blob(
+        &self,
+        r: &Reference,
+        d: &Descriptor,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        self.rt.block_on(async {
             use futures_util::StreamExt;
             let layer = oci_client::manifest::OciDescriptor {
                 media_type: d.media_type.clone(),
@@ -324,20 +322,37 @@ impl Registry {
                 .await
                 .map_err(|e| anyhow!("{}: blob {}: {e}", r.whole(), d.digest))?
                 .stream;
-            let mut out = Vec::new();
+            let mut seen = 0u64;
             while let Some(chunk) = stream.next().await {
-                out.extend_from_slice(
-                    &chunk.map_err(|e| anyhow!("{}: blob {}: {e}", r.whole(), d.digest))?,
-                );
-                if out.len() as u64 > d.size.max(1) {
+                let chunk = chunk.map_err(|e| anyhow!("{}: blob {}: {e}", r.whole(), d.digest))?;
+                seen += chunk.len() as u64;
+                if seen > d.size {
                     bail!(
-                        "{}: blob {} is larger than its descriptor says",
+                        "{}: blob {} is larger than its descriptor says ({} bytes)",
                         r.whole(),
-                        d.digest
+                        d.digest,
+                        d.size
                     );
                 }
+                sink(&chunk)?;
             }
-            Ok::<_, anyhow::Error>(out)
+            Ok(())
+        })
+    }
+
+    fn small_blob_once(&self, r: &Reference, d: &Descriptor) -> Result<Vec<u8>> {
+        if d.size > SBOM_LIMIT {
+            bail!(
+                "{}: SBOM blob {} is {} bytes, over the {SBOM_LIMIT}-byte limit",
+                r.whole(),
+                d.digest,
+                d.size
+            );
+        }
+        let mut bytes = Vec::new();
+        self.stream_blob(r, d, &mut |c| {
+            bytes.extend_from_slice(c);
+            Ok(())
         })?;
         let actual = sha256_digest(&bytes);
         if actual != d.digest {
@@ -526,37 +541,8 @@ impl Registry {
 
     fn blob_once(&self, r: &Reference, d: &Descriptor) -> Result<PathBuf> {
         let mut writer = self.cache.writer(&d.digest)?;
-        self.rt
-            .block_on(async {
-                use futures_util::StreamExt;
-                let layer = oci_client::manifest::OciDescriptor {
-                    media_type: d.media_type.clone(),
-                    digest: d.digest.clone(),
-                    size: d.size as i64,
-                    ..Default::default()
-                };
-                let sized = self
-                    .client
-                    .pull_blob_stream(r, &layer)
-                    .await
-                    .map_err(|e| anyhow!("{}: blob {}: {e}", r.whole(), d.digest))?;
-                let mut stream = sized.stream;
-                while let Some(chunk) = stream.next().await {
-                    let chunk =
-                        chunk.map_err(|e| anyhow!("{}: blob {}: {e}", r.whole(), d.digest))?;
-                    writer.write(&chunk)?;
-                    if writer.len() > d.size {
-                        bail!(
-                            "{}: blob {} is larger than its descriptor says ({} bytes)",
-                            r.whole(),
-                            d.digest,
-                            d.size
-                        );
-                    }
-                }
-                Ok::<_, anyhow::Error>(writer)
-            })
-            .and_then(|w| w.commit())
+        self.stream_blob(r, d, &mut |c| writer.write(c))?;
+        writer.commit()
     }
 }
 
