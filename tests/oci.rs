@@ -251,7 +251,36 @@ fn what_is_not_a_provider_gets_a_clear_error() {
              "digest": module_digest, "size": module_size, "platform": {"os": "linux", "architecture": "amd64"}}]
     });
     reg.push_manifest("example/things", Some("ambiguous"), &dup);
+    // Platform manifests with no and with two archive/zip layers; an os.version entry is skipped.
+    let layered = |n: usize| {
+        json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/vnd.opentofu.provider-target",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty, "size": 2},
+            "layers": (0..n).map(|_| json!({"mediaType": "archive/zip", "digest": zip, "size": 22})).collect::<Vec<_>>()
+        })
+    };
+    for (tag, layers) in [("nolayer", 0), ("twolayers", 2)] {
+        let (d, size) = reg.push_manifest("example/things", None, &layered(layers));
+        let idx = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "artifactType": "application/vnd.opentofu.provider",
+            "manifests": [
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": "application/vnd.opentofu.provider-target",
+                 "digest": module_digest, "size": module_size, "platform": {"os": "linux", "architecture": "amd64", "os.version": "10.0.17763"}},
+                {"mediaType": "application/vnd.oci.image.manifest.v1+json", "artifactType": "application/vnd.opentofu.provider-target",
+                 "digest": d, "size": size, "platform": {"os": "linux", "architecture": "amd64"}}]
+        });
+        reg.push_manifest("example/things", Some(tag), &idx);
+    }
     for (tag, needle) in [
+        ("nolayer", "(linux_amd64) has no archive/zip layer"),
+        (
+            "twolayers",
+            "(linux_amd64) has 2 archive/zip layers; exactly one is allowed",
+        ),
         ("module", "is an OpenTofu module package, not a provider"),
         (
             "single",
