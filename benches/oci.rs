@@ -7,7 +7,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 use std::time::Instant;
 
@@ -35,19 +36,9 @@ fn peak_rss_kib(cmd: &[String]) -> (u64, f64) {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("benchmark: run with `cargo bench --bench oci`");
+    let Some(bin) = common::go_binary("oci") else {
         return;
-    }
-    let bin: PathBuf = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/local/bin/terraform"));
-    if !bin.exists() {
-        println!("SKIPPED: no Go binary at {}", bin.display());
-        return;
-    }
+    };
     let Some(reg) = support::registry::TestRegistry::start() else {
         println!("SKIPPED: docker-registry not installed");
         return;
@@ -56,15 +47,7 @@ fn main() {
     let zip = dir
         .path()
         .join("terraform-provider-big_1.0.0_linux_amd64.zip");
-    {
-        let mut z = zip::ZipWriter::new(std::fs::File::create(&zip).unwrap());
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .unix_permissions(0o755);
-        z.start_file("terraform-provider-big_v1.0.0", opts).unwrap();
-        std::io::copy(&mut std::fs::File::open(&bin).unwrap(), &mut z).unwrap();
-        z.finish().unwrap();
-    }
+    common::zip_binary(&bin, &zip, "terraform-provider-big_v1.0.0");
     reg.push_provider(
         "bench/terraform-provider-big",
         "1.0.0",

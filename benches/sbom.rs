@@ -4,7 +4,9 @@
 //!
 //! `cargo bench --bench sbom [-- /path/to/go-binary]` (default: /usr/local/bin/terraform).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -38,40 +40,15 @@ fn run_ok(cmd: &mut Command) {
 }
 
 fn main() {
-    // `cargo test --all-targets` also runs this binary, without `--bench`: nothing to measure then.
-    if !std::env::args().any(|a| a == "--bench") {
-        println!("benchmark: run with `cargo bench --bench sbom`");
+    let Some(bin) = common::go_binary("sbom") else {
         return;
-    }
-    let bin: PathBuf = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with('-'))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/local/bin/terraform"));
-    if !bin.exists() {
-        eprintln!(
-            "SKIPPED: no Go binary at {} (pass one as an argument)",
-            bin.display()
-        );
-        return;
-    }
+    };
     let provguard = Path::new(env!("CARGO_BIN_EXE_provguard"));
     let dir = tempfile::tempdir().unwrap();
     let zip_path = dir
         .path()
         .join("terraform-provider-bench_1.0.0_linux_amd64.zip");
-    {
-        // Streamed, so the bench process stays small: its children's peak RSS is what we report.
-        let mut data = std::fs::File::open(&bin).unwrap();
-        let mut z = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
-        let opts = zip::write::SimpleFileOptions::default()
-            .compression_method(zip::CompressionMethod::Deflated)
-            .unix_permissions(0o755);
-        z.start_file("terraform-provider-bench_v1.0.0", opts)
-            .unwrap();
-        std::io::copy(&mut data, &mut z).unwrap();
-        z.finish().unwrap();
-    }
+    common::zip_binary(&bin, &zip_path, "terraform-provider-bench_v1.0.0");
     let raw = std::fs::metadata(&bin).unwrap().len();
     let zipped = std::fs::metadata(&zip_path).unwrap().len();
     println!(

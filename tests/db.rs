@@ -47,7 +47,7 @@ fn scan_affected(cache: &Path) -> usize {
 #[test]
 fn update_incremental_and_interrupted() {
     let served = tempfile::tempdir().unwrap();
-    copy_tree(&repo().join("samples/vulndb"), served.path());
+    copy_dir(&repo().join("samples/vulndb"), served.path());
     let cache = tempfile::tempdir().unwrap();
 
     let server = FileServer::start(served.path().to_path_buf(), vec![], true);

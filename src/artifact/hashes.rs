@@ -4,13 +4,14 @@
 //! Computed straight from the ZIP, entry by entry, streamed.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use super::ArtifactError;
+use super::stream::sha256_reader;
 
 /// `h1:` from `(name, sha256)` pairs, names relative with `/` separators.
 pub fn hash1(mut files: Vec<(String, [u8; 32])>) -> Result<String, String> {
@@ -28,18 +29,6 @@ pub fn hash1(mut files: Vec<(String, [u8; 32])>) -> Result<String, String> {
         "h1:{}",
         base64::engine::general_purpose::STANDARD.encode(outer.finalize())
     ))
-}
-
-fn sha256_reader(r: &mut dyn Read) -> io::Result<[u8; 32]> {
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; super::stream::CHUNK];
-    loop {
-        let n = r.read(&mut buf)?;
-        if n == 0 {
-            return Ok(h.finalize().into());
-        }
-        h.update(&buf[..n]);
-    }
 }
 
 /// `h1:` of a provider ZIP as tofu records it for the unpacked package (directory entries

@@ -63,6 +63,20 @@ pub fn fill(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
+/// SHA-256 of everything `r` yields, streamed in [`CHUNK`]s.
+pub fn sha256_reader(r: &mut dyn Read) -> io::Result<[u8; 32]> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let n = fill(r, &mut buf)?;
+        if n == 0 {
+            return Ok(h.finalize().into());
+        }
+        h.update(&buf[..n]);
+    }
+}
+
 /// Read several byte ranges in one forward pass over a stream. Ranges past the end come back short.
 pub fn capture_ranges(r: &mut dyn Read, ranges: &[(u64, usize)]) -> io::Result<Vec<Vec<u8>>> {
     let mut caps: Vec<Capture> = ranges.iter().map(|&(s, n)| Capture::new(s, n)).collect();

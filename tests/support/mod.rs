@@ -114,7 +114,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     v
 }
 
-fn copy_dir(from: &Path, to: &Path) {
+pub fn copy_dir(from: &Path, to: &Path) {
     for f in walk(from) {
         let dest = to.join(f.strip_prefix(from).unwrap());
         std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
@@ -343,8 +343,4 @@ impl Drop for FileServer {
         self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
         let _ = std::net::TcpStream::connect(self.addr);
     }
-}
-
-pub fn copy_tree(from: &Path, to: &Path) {
-    copy_dir(from, to);
 }

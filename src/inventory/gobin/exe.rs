@@ -44,8 +44,6 @@ pub struct Image {
     pub format: Format,
     /// Absolute offset of the image in the file (non-zero only for fat Mach-O slices).
     pub offset: u64,
-    /// Size of the image when known (fat slices).
-    pub size: Option<u64>,
     pub ptr_size: u8,
     pub big_endian: bool,
     /// GOOS/GOARCH as the header tells them; buildinfo settings take precedence.
@@ -301,7 +299,6 @@ fn parse_elf(h: &[u8]) -> Result<Image, ExeError> {
     Ok(Image {
         format: Format::Elf,
         offset: 0,
-        size: None,
         ptr_size,
         big_endian: be,
         goos: Some(goos),
@@ -372,7 +369,6 @@ fn parse_pe(h: &[u8]) -> Result<Image, ExeError> {
     Ok(Image {
         format: Format::Pe,
         offset: 0,
-        size: None,
         ptr_size,
         big_endian: false,
         goos: Some("windows"),
@@ -504,7 +500,6 @@ fn parse_macho(h: &[u8]) -> Result<Image, ExeError> {
     Ok(Image {
         format: Format::MachO,
         offset: 0,
-        size: None,
         ptr_size: if is64 { 8 } else { 4 },
         big_endian: be,
         goos: Some("darwin"),

@@ -309,18 +309,12 @@ pub fn seek_pass(src: &dyn ByteSource, len: u64) -> io::Result<Option<FirstPass>
 
 /// SHA-256 of a whole source, streamed.
 pub fn hash_source(src: &dyn ByteSource) -> io::Result<String> {
-    let mut h = Sha256::new();
+    let mut sum = [0u8; 32];
     src.with_reader(&mut |r| {
-        let mut buf = vec![0u8; CHUNK];
-        loop {
-            let n = fill(r, &mut buf)?;
-            if n == 0 {
-                return Ok(());
-            }
-            h.update(&buf[..n]);
-        }
+        sum = crate::artifact::stream::sha256_reader(r)?;
+        Ok(())
     })?;
-    Ok(hex::encode(h.finalize()))
+    Ok(hex::encode(sum))
 }
 
 /// Does the stream contain any of the markers every Go toolchain leaves in an executable?

@@ -78,14 +78,6 @@ impl PendingBlob {
         Ok(())
     }
 
-    pub fn len(&self) -> u64 {
-        self.len
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
     pub fn commit(self) -> Result<PathBuf> {
         let actual = format!("sha256:{}", hex::encode(self.hasher.finalize()));
         if actual != self.digest {
