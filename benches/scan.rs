@@ -95,6 +95,7 @@ fn inventory() -> Inventory {
         modules,
         settings: Vec::new(),
         drift: Vec::new(),
+        licenses: Default::default(),
     }
 }
 

@@ -82,6 +82,7 @@ fn apply_attached(inv: &mut Inventory, target: &Target, source: SbomSource) -> R
                     .chain(inv.modules.iter().cloned())
                     .collect();
                 inv.drift = sbom_in::drift(&binary, &sbom.modules);
+                inv.licenses = sbom.licenses;
                 let main = inv.main.path.clone();
                 inv.modules = sbom
                     .modules

@@ -208,6 +208,8 @@ pub struct Inventory {
     pub settings: Vec<(String, String)>,
     /// Where an attached SBOM disagrees with the binary (empty when only one exists).
     pub drift: Vec<sbom_in::Drift>,
+    /// License expressions by module path, as an attached SBOM states them (buildinfo has none).
+    pub licenses: std::collections::BTreeMap<String, String>,
 }
 
 impl Inventory {
@@ -286,6 +288,7 @@ impl Inventory {
             modules,
             settings: bi.settings.clone(),
             drift: Vec::new(),
+            licenses: Default::default(),
         }
     }
 

@@ -34,6 +34,9 @@ pub struct IngestedSbom {
     /// `specVersion` / `spdxVersion`.
     pub spec: String,
     pub modules: Vec<Module>,
+    /// Declared or concluded license expression per module path, as the SBOM states it
+    /// (CycloneDX `licenses`, SPDX `licenseConcluded` then `licenseDeclared`).
+    pub licenses: BTreeMap<String, String>,
 }
 
 fn percent_decode(s: &str) -> String {
@@ -95,7 +98,44 @@ fn module_from(name: Option<&str>, purl: &str, version_field: Option<&str>) -> O
     })
 }
 
-fn cdx_components(list: &Value, out: &mut Vec<Module>) {
+/// A CycloneDX `licenses` array as one expression: several entries are all required (`AND`).
+fn cdx_license(c: &Value) -> Option<String> {
+    let parts: Vec<String> = c
+        .get("licenses")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|l| {
+            l.get("expression")
+                .and_then(Value::as_str)
+                .or_else(|| l.pointer("/license/id").and_then(Value::as_str))
+                .or_else(|| l.pointer("/license/name").and_then(Value::as_str))
+                .map(str::to_string)
+        })
+        .collect();
+    match parts.len() {
+        0 => None,
+        1 => parts.into_iter().next(),
+        _ => Some(
+            parts
+                .iter()
+                .map(|p| format!("({p})"))
+                .collect::<Vec<_>>()
+                .join(" AND "),
+        ),
+    }
+}
+
+/// An SPDX package's license: concluded, else declared; `NOASSERTION`/`NONE` say nothing.
+fn spdx_license(p: &Value) -> Option<String> {
+    ["licenseConcluded", "licenseDeclared"]
+        .iter()
+        .filter_map(|k| p.get(*k).and_then(Value::as_str))
+        .find(|l| !l.is_empty() && *l != "NOASSERTION" && *l != "NONE")
+        .map(str::to_string)
+}
+
+fn cdx_components(list: &Value, out: &mut Vec<Module>, licenses: &mut BTreeMap<String, String>) {
     for c in list.as_array().into_iter().flatten() {
         if let Some(purl) = c.get("purl").and_then(Value::as_str) {
             let name = match (
@@ -110,11 +150,14 @@ fn cdx_components(list: &Value, out: &mut Vec<Module>) {
                 purl,
                 c.get("version").and_then(Value::as_str),
             ) {
+                if let Some(l) = cdx_license(c) {
+                    licenses.insert(m.path.clone(), l);
+                }
                 out.push(m);
             }
         }
         if let Some(nested) = c.get("components") {
-            cdx_components(nested, out);
+            cdx_components(nested, out, licenses);
         }
     }
 }
@@ -122,6 +165,7 @@ fn cdx_components(list: &Value, out: &mut Vec<Module>) {
 /// Parse an SBOM document; the error says why it cannot be used.
 pub fn parse(bytes: &[u8]) -> Result<IngestedSbom, String> {
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    let mut licenses = BTreeMap::new();
     let (kind, spec, mut modules) = if doc.get("bomFormat").and_then(Value::as_str)
         == Some("CycloneDX")
     {
@@ -136,10 +180,10 @@ pub fn parse(bytes: &[u8]) -> Result<IngestedSbom, String> {
         }
         let mut mods = Vec::new();
         if let Some(root) = doc.pointer("/metadata/component") {
-            cdx_components(&Value::Array(vec![root.clone()]), &mut mods);
+            cdx_components(&Value::Array(vec![root.clone()]), &mut mods, &mut licenses);
         }
         if let Some(c) = doc.get("components") {
-            cdx_components(c, &mut mods);
+            cdx_components(c, &mut mods, &mut licenses);
         }
         (SbomKind::CycloneDx, spec, mods)
     } else if doc.get("SPDXID").and_then(Value::as_str) == Some("SPDXRef-DOCUMENT") {
@@ -177,6 +221,9 @@ pub fn parse(bytes: &[u8]) -> Result<IngestedSbom, String> {
                     p.get("versionInfo").and_then(Value::as_str),
                 )
             {
+                if let Some(l) = spdx_license(p) {
+                    licenses.insert(m.path.clone(), l);
+                }
                 mods.push(m);
             }
         }
@@ -196,6 +243,7 @@ pub fn parse(bytes: &[u8]) -> Result<IngestedSbom, String> {
         kind,
         spec,
         modules,
+        licenses,
     })
 }
 

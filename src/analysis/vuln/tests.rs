@@ -31,6 +31,7 @@ fn inventory(goos: &str, go: &str, modules: &[(&str, Option<&str>)]) -> Inventor
         modules: mods,
         settings: Vec::new(),
         drift: Vec::new(),
+        licenses: Default::default(),
     }
 }
 

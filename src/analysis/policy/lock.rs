@@ -1,0 +1,142 @@
+//! Lock-file integrity: every located package of a locked provider must match one of the lock's
+//! hashes, as `tofu init` requires. `zh:` is compared with the ZIP's SHA-256 and `h1:` with the
+//! dirhash of its files (an unpacked mirror directory only has `h1:`).
+//!
+//! Lock hashes are not labelled by platform, so the verdict when nothing matches is inferred:
+//! the `zh:` list covers every platform of the release (tofu copies the SHA256SUMS), so a ZIP
+//! whose `zh:` is missing while the lock has `zh:` entries is a changed package (`lock-hash`).
+//! With only `h1:` to go on, a miss is a changed package when the lock has at least as many `h1:`
+//! as `zh:` hashes (every platform locked), and otherwise a platform the lock never recorded
+//! (`lock-platform`).
+
+use anyhow::{Context, Result};
+
+use super::{About, Location, Raw, RuleId, Sink, checks};
+use crate::artifact::{HashingFile, hashes};
+use crate::source::lockfile::{LockFile, Package};
+
+/// One package's verdict, for the summary.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Checked {
+    pub provider: String,
+    pub version: String,
+    pub platform: String,
+    pub source: String,
+    pub zh: Option<String>,
+    pub h1: String,
+    /// `zh:`, `h1:`, or `none`.
+    pub matched_by: &'static str,
+}
+
+/// Hash each package, compare with the lock, and report violations into `sink`.
+pub fn check(sink: &mut Sink, lock: &LockFile, packages: &[Package]) -> Result<Vec<Checked>> {
+    let lock_path = lock.path.display().to_string();
+    for p in &lock.providers {
+        let about = About {
+            artifact: format!("{lock_path}: provider \"{}\"", p.address),
+            provider: Some(p.address.clone()),
+            provider_type: Some(p.provider_type().to_string()),
+            version: Some(p.version.clone()),
+            platform: None,
+            location: Some(Location {
+                path: lock_path.clone(),
+                line: p.line,
+            }),
+        };
+        checks::registry_host(sink, &about, p.host(), "the provider's source address");
+    }
+    let mut out = Vec::new();
+    for pkg in packages {
+        let p = &lock.providers[pkg.provider];
+        let path = &pkg.target.path;
+        let shown = pkg
+            .target
+            .display
+            .clone()
+            .unwrap_or_else(|| path.display().to_string());
+        let (zh, h1) = match &pkg.unpacked {
+            Some(dir) => (
+                None,
+                hashes::dir_h1(dir).with_context(|| format!("cannot hash {}", dir.display()))?,
+            ),
+            None => (
+                Some(
+                    HashingFile::open(path)
+                        .and_then(|h| h.finish())
+                        .with_context(|| format!("cannot hash {}", path.display()))?,
+                ),
+                hashes::zip_h1(path)?,
+            ),
+        };
+        let lock_zh: Vec<&str> = p.zh().collect();
+        let lock_h1: Vec<&str> = p.h1().collect();
+        let zh_ok = zh.as_deref().is_some_and(|z| lock_zh.contains(&z));
+        let h1_ok = lock_h1.contains(&h1.as_str());
+        let matched_by = if zh_ok {
+            "zh:"
+        } else if h1_ok {
+            "h1:"
+        } else {
+            "none"
+        };
+        out.push(Checked {
+            provider: p.address.clone(),
+            version: p.version.clone(),
+            platform: pkg.platform.clone(),
+            source: shown.clone(),
+            zh: zh.clone(),
+            h1: h1.clone(),
+            matched_by,
+        });
+        if zh_ok || h1_ok {
+            continue;
+        }
+        let about = About {
+            artifact: shown,
+            provider: Some(p.address.clone()),
+            provider_type: Some(p.provider_type().to_string()),
+            version: Some(p.version.clone()),
+            platform: Some(pkg.platform.clone()),
+            location: Some(Location {
+                path: lock_path.clone(),
+                line: p.line,
+            }),
+        };
+        let mut evidence = Vec::new();
+        if let Some(z) = &zh {
+            evidence.push(format!(
+                "zh:{z} is not among the lock's {} zh: hashes",
+                lock_zh.len()
+            ));
+        }
+        evidence.push(format!(
+            "{h1} is not among the lock's {} h1: hashes",
+            lock_h1.len()
+        ));
+        let changed = if zh.is_some() {
+            !lock_zh.is_empty()
+        } else {
+            !lock_h1.is_empty() && lock_h1.len() >= lock_zh.len()
+        };
+        let mut raw = if changed {
+            Raw::new(
+                RuleId::LockHash,
+                format!(
+                    "{} {} ({}) does not match any hash in {lock_path}",
+                    p.address, p.version, pkg.platform
+                ),
+            )
+        } else {
+            Raw::new(
+                RuleId::LockPlatform,
+                format!(
+                    "{lock_path} records no hash that matches {} {} for {}",
+                    p.address, p.version, pkg.platform
+                ),
+            )
+        };
+        raw.evidence = evidence;
+        sink.push(&about, raw);
+    }
+    Ok(out)
+}

@@ -1,0 +1,319 @@
+//! `.terraform.lock.hcl`: the provider versions and package hashes a configuration is pinned to
+//! (parsed with hcl-rs), and locating each locked provider's packages — ZIPs or filesystem
+//! mirrors given on the command line (packed or unpacked layout), else the OCI mirror from
+//! `--oci-mirror` or the tofu CLI configuration.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+
+use super::Target;
+use super::oci::{self, OciOptions, address};
+use crate::artifact::{Naming, naming};
+
+/// One `provider "ADDRESS" { … }` block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockedProvider {
+    /// `registry.opentofu.org/hashicorp/aws`, as written.
+    pub address: String,
+    pub version: String,
+    pub constraints: Option<String>,
+    /// `h1:…` and `zh:…` strings, as written.
+    pub hashes: Vec<String>,
+    /// 1-based line of the block, for diagnostics.
+    pub line: usize,
+}
+
+impl LockedProvider {
+    /// The `TYPE` part of the address.
+    pub fn provider_type(&self) -> &str {
+        self.address.rsplit('/').next().unwrap_or(&self.address)
+    }
+
+    /// The registry host part of the address.
+    pub fn host(&self) -> &str {
+        self.address.split('/').next().unwrap_or("")
+    }
+
+    pub fn zh(&self) -> impl Iterator<Item = &str> {
+        self.hashes.iter().filter_map(|h| h.strip_prefix("zh:"))
+    }
+
+    pub fn h1(&self) -> impl Iterator<Item = &str> {
+        self.hashes
+            .iter()
+            .filter(|h| h.starts_with("h1:"))
+            .map(String::as_str)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LockFile {
+    pub path: PathBuf,
+    pub providers: Vec<LockedProvider>,
+}
+
+fn string_attr(body: &hcl::Body, name: &str) -> Option<String> {
+    body.attributes()
+        .find(|a| a.key.as_str() == name)
+        .and_then(|a| match &a.expr {
+            hcl::Expression::String(s) => Some(s.clone()),
+            _ => None,
+        })
+}
+
+impl LockFile {
+    pub fn load(path: &Path) -> Result<LockFile> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read lock file {}", path.display()))?;
+        LockFile::parse(&text, path)
+    }
+
+    pub fn parse(text: &str, path: &Path) -> Result<LockFile> {
+        let shown = path.display();
+        let body: hcl::Body =
+            hcl::from_str(text).map_err(|e| anyhow!("{shown}: not a valid lock file: {e}"))?;
+        let mut providers = Vec::new();
+        for block in body.blocks() {
+            if block.identifier.as_str() != "provider" {
+                continue;
+            }
+            let address = match block.labels.as_slice() {
+                [l] => l.as_str().to_string(),
+                _ => bail!("{shown}: a provider block needs exactly one label (its address)"),
+            };
+            if address.split('/').count() != 3 {
+                bail!("{shown}: provider {address:?} is not HOSTNAME/NAMESPACE/TYPE");
+            }
+            let version = string_attr(&block.body, "version")
+                .ok_or_else(|| anyhow!("{shown}: provider {address:?} has no version"))?;
+            let hashes = match block
+                .body
+                .attributes()
+                .find(|a| a.key.as_str() == "hashes")
+                .map(|a| &a.expr)
+            {
+                None => Vec::new(),
+                Some(hcl::Expression::Array(items)) => items
+                    .iter()
+                    .map(|i| match i {
+                        hcl::Expression::String(s) => Ok(s.clone()),
+                        other => Err(anyhow!(
+                            "{shown}: provider {address:?}: hashes must be strings, found {other}"
+                        )),
+                    })
+                    .collect::<Result<_>>()?,
+                Some(_) => bail!("{shown}: provider {address:?}: hashes must be a list"),
+            };
+            for h in &hashes {
+                let ok = h
+                    .strip_prefix("zh:")
+                    .is_some_and(|x| x.len() == 64 && x.bytes().all(|b| b.is_ascii_hexdigit()))
+                    || h.starts_with("h1:");
+                if !ok {
+                    tracing::warn!(
+                        "{shown}: provider {address}: hash {h:?} uses a scheme provguard does not check"
+                    );
+                }
+            }
+            let needle = format!("provider \"{address}\"");
+            let line = text
+                .lines()
+                .position(|l| l.trim_start().starts_with(&needle))
+                .map_or(1, |i| i + 1);
+            providers.push(LockedProvider {
+                address,
+                version,
+                constraints: string_attr(&block.body, "constraints"),
+                hashes,
+                line,
+            });
+        }
+        Ok(LockFile {
+            path: path.to_path_buf(),
+            providers,
+        })
+    }
+}
+
+/// A package of a locked provider, found somewhere.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// Index into [`LockFile::providers`].
+    pub provider: usize,
+    /// `OS_ARCH`.
+    pub platform: String,
+    pub target: Target,
+    /// For an unpacked mirror: the package directory (only `h1:` can be checked).
+    pub unpacked: Option<PathBuf>,
+}
+
+/// What a local target says it is: type, version, platform, address when the layout tells.
+fn describe(t: &Target) -> Option<(String, String, String, Option<String>)> {
+    let name = t.path.file_name()?.to_str()?;
+    if let Some(z) = naming::parse_zip_name(name) {
+        return Some((
+            z.provider_type,
+            z.version,
+            format!("{}_{}", z.os, z.arch),
+            t.naming.address.clone(),
+        ));
+    }
+    let n = &t.naming;
+    Some((
+        n.provider_type.clone()?,
+        n.version.clone()?,
+        format!("{}_{}", n.os.as_ref()?, n.arch.as_ref()?),
+        n.address.clone(),
+    ))
+}
+
+fn same_version(a: &str, b: &str) -> bool {
+    a.trim_start_matches('v') == b.trim_start_matches('v')
+}
+
+/// Find the packages of every locked provider among `local` targets, else in its OCI mirror.
+/// `platforms` (empty: whatever is found) restricts and, when given, requires platforms.
+pub fn locate(lock: &LockFile, local: &[Target], oci_opts: &OciOptions) -> Result<Vec<Package>> {
+    let mut out = Vec::new();
+    let mut mirrors: Option<Vec<address::OciMirror>> = None;
+    for (i, p) in lock.providers.iter().enumerate() {
+        let mut found: Vec<Package> = Vec::new();
+        for t in local {
+            let Some((ptype, version, platform, addr)) = describe(t) else {
+                continue;
+            };
+            let matches_addr = match &addr {
+                Some(a) => a.eq_ignore_ascii_case(&p.address),
+                None => ptype == p.provider_type(),
+            };
+            if !matches_addr || !same_version(&version, &p.version) {
+                continue;
+            }
+            if !oci_opts.platforms.is_empty() && !oci_opts.platforms.contains(&platform) {
+                continue;
+            }
+            if found.iter().any(|f| f.platform == platform) {
+                continue;
+            }
+            let is_zip = t
+                .path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(naming::parse_zip_name)
+                .is_some();
+            let unpacked = if is_zip {
+                None
+            } else {
+                t.path.parent().map(Path::to_path_buf)
+            };
+            found.push(Package {
+                provider: i,
+                platform,
+                target: t.clone(),
+                unpacked,
+            });
+        }
+        if found.is_empty() {
+            let explicit = oci_opts.oci_mirror.as_deref();
+            if explicit.is_none() && mirrors.is_none() {
+                mirrors = Some(address::cli_config_mirrors()?);
+            }
+            let configured = mirrors.as_deref().unwrap_or_default();
+            if explicit.is_none() && configured.is_empty() {
+                bail!(
+                    "{}: no package of {} {} found: give its ZIPs or a filesystem mirror directory as targets, or --oci-mirror",
+                    lock.path.display(),
+                    p.address,
+                    p.version
+                );
+            }
+            let addr = address::ProviderAddress::parse(&p.address)?;
+            let repo = address::repository_for(&addr, explicit, configured)?;
+            let tag = p.version.replace('+', "_");
+            let target = oci::OciTarget::parse(&format!("oci://{repo}:{tag}"))?;
+            for t in oci::targets(&target, oci_opts)
+                .with_context(|| format!("{} {} from its OCI mirror", p.address, p.version))?
+            {
+                let platform = format!(
+                    "{}_{}",
+                    t.naming.os.clone().unwrap_or_default(),
+                    t.naming.arch.clone().unwrap_or_default()
+                );
+                found.push(Package {
+                    provider: i,
+                    platform,
+                    target: t,
+                    unpacked: None,
+                });
+            }
+        }
+        for want in &oci_opts.platforms {
+            if !found.iter().any(|f| &f.platform == want) {
+                bail!(
+                    "{} {}: no {want} package found (found: {})",
+                    p.address,
+                    p.version,
+                    found
+                        .iter()
+                        .map(|f| f.platform.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// A target's naming, completed from the lock when the layout did not say.
+pub fn naming_for(p: &LockedProvider, pkg: &Package) -> Naming {
+    let mut n = pkg.target.naming.clone();
+    n.address = Some(p.address.clone());
+    n.version = n.version.or_else(|| Some(p.version.clone()));
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_tofu_lock_files() {
+        let text = r#"# This file is maintained automatically by "tofu init".
+provider "registry.opentofu.org/hashicorp/aws" {
+  version     = "5.31.0"
+  constraints = "~> 5.0"
+  hashes = [
+    "h1:abc=",
+    "zh:0000000000000000000000000000000000000000000000000000000000000000",
+  ]
+}
+
+provider "registry.opentofu.org/example/demo" {
+  version = "1.2.3"
+}
+"#;
+        let l = LockFile::parse(text, Path::new("x.hcl")).unwrap();
+        assert_eq!(l.providers.len(), 2);
+        let aws = &l.providers[0];
+        assert_eq!(aws.provider_type(), "aws");
+        assert_eq!(aws.host(), "registry.opentofu.org");
+        assert_eq!(aws.constraints.as_deref(), Some("~> 5.0"));
+        assert_eq!(aws.h1().collect::<Vec<_>>(), ["h1:abc="]);
+        assert_eq!(aws.zh().count(), 1);
+        assert_eq!(aws.line, 2);
+        assert_eq!(l.providers[1].line, 11);
+        assert!(l.providers[1].hashes.is_empty());
+        for bad in [
+            "provider {\n version = \"1\"\n}\n",
+            "provider \"a/b\" {\n version = \"1\"\n}\n",
+            "provider \"h/a/b\" {\n}\n",
+            "provider \"h/a/b\" {\n version = \"1\"\n hashes = \"h1:x\"\n}\n",
+            "provider \"h/a/b\" {",
+        ] {
+            assert!(LockFile::parse(bad, Path::new("x")).is_err(), "{bad}");
+        }
+    }
+}
