@@ -3,6 +3,7 @@
 
 mod buildinfo;
 mod db;
+mod gate;
 mod lock_hashes;
 mod sbom;
 mod scan;
@@ -36,6 +37,8 @@ pub enum Command {
     Sbom(SbomArgs),
     /// Match provider artifacts against the offline vulnerability database and report.
     Scan(ScanArgs),
+    /// Pre-merge gate: lock-file hashes, vulnerabilities and policy rules; exit 0 pass, 1 fail, 2 error.
+    Gate(GateArgs),
     /// Manage the offline vulnerability database.
     #[command(subcommand)]
     Db(DbCommand),
@@ -106,6 +109,44 @@ pub struct ScanArgs {
     /// Exit with this code when an affected vulnerability is found (as Trivy's --exit-code).
     #[arg(long, value_name = "N")]
     pub exit_code: Option<u8>,
+    /// Byte-identical output for identical input (also implied by SOURCE_DATE_EPOCH).
+    #[arg(long)]
+    pub deterministic: bool,
+    /// Refuse ZIP entries that inflate beyond this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
+    pub max_entry_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// Provider ZIPs, executables, directories (dist/ or filesystem mirrors), oci:// references
+    /// or provider addresses. Without targets, ./.terraform.lock.hcl is checked.
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<PathBuf>,
+    /// The lock file whose providers are located (among the targets, else in the OCI mirror)
+    /// and whose zh:/h1: hashes every package must match.
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Policy file (default: the built-in rules/default.toml).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Waiver file (default: ./.provguard-ignore.toml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub ignore_file: Option<PathBuf>,
+    /// Report format for stdout (default: table on a terminal, json otherwise).
+    #[arg(short, long, value_enum)]
+    pub format: Option<crate::report::gate::GateFormat>,
+    /// Write a report to a file: FORMAT=PATH (repeatable; PATH `-` is stdout), or PATH for --format.
+    #[arg(short, long, value_name = "[FORMAT=]PATH")]
+    pub output: Vec<String>,
+    /// Vulnerability database (default: the one `provguard db update` keeps in the cache).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+    /// Cache directory: the vulnerability database and OCI blobs.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
     /// Byte-identical output for identical input (also implied by SOURCE_DATE_EPOCH).
     #[arg(long)]
     pub deterministic: bool,
@@ -236,6 +277,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Sbom(a) => sbom::run(a),
         Command::Scan(a) => scan::run(a),
+        Command::Gate(a) => gate::run(a),
         Command::Db(c) => db::run(c, cli.quiet),
         Command::LockHashes(a) => lock_hashes::run(a),
         Command::Buildinfo(a) => buildinfo::run(a),
@@ -256,6 +298,71 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
         c.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
     })
+}
+
+/// Where a report goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dest {
+    Stdout,
+    File(PathBuf),
+}
+
+impl Dest {
+    /// Write a rendered report (files atomically: all of it or nothing).
+    pub fn write(&self, body: &[u8], format: &str) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        match self {
+            Dest::Stdout => std::io::Write::write_all(&mut std::io::stdout().lock(), body)?,
+            Dest::File(p) => {
+                crate::report::output::write_atomic(p, body)
+                    .with_context(|| format!("cannot write {}", p.display()))?;
+                tracing::info!("wrote {format} report to {}", p.display());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `--format` plus every `--output [FORMAT=]PATH` (PATH `-` is stdout); without a format, a
+/// terminal gets `table` and a pipe `json`.
+pub fn outputs<F: Copy + PartialEq>(
+    format: Option<F>,
+    output: &[String],
+    parse: fn(&str) -> Option<F>,
+    table: F,
+    json: F,
+) -> anyhow::Result<Vec<(F, Dest)>> {
+    let default = format.unwrap_or(if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        table
+    } else {
+        json
+    });
+    let mut outs = Vec::new();
+    for o in output {
+        match o
+            .split_once('=')
+            .and_then(|(f, p)| parse(f).map(|f| (f, p)))
+        {
+            Some((f, p)) => outs.push((
+                f,
+                if p == "-" {
+                    Dest::Stdout
+                } else {
+                    Dest::File(p.into())
+                },
+            )),
+            None => outs.push((default, Dest::File(o.into()))),
+        }
+    }
+    if outs.is_empty() || (format.is_some() && !outs.iter().any(|(f, _)| Some(*f) == format)) {
+        outs.push((default, Dest::Stdout));
+    }
+    if outs.iter().filter(|(_, d)| *d == Dest::Stdout).count() > 1 {
+        anyhow::bail!(
+            "only one report can go to stdout; give the others a file with --output FORMAT=PATH"
+        );
+    }
+    Ok(outs)
 }
 
 /// Registry options from the shared flags.

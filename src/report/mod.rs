@@ -4,6 +4,7 @@
 
 pub mod cyclonedx;
 pub mod findings;
+pub mod gate;
 pub mod output;
 pub mod spdx;
 pub mod table;

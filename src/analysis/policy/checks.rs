@@ -246,7 +246,7 @@ fn toolchain(sink: &mut Sink, about: &About, inv: &Inventory, latest_db: Option<
                 RuleId::GoVersion,
                 format!("built with {}: {}", inv.go_version, problems.join("; ")),
             )
-            .evidence(format!("buildinfo: go {}", inv.go_version));
+            .evidence(format!("buildinfo records {}", inv.go_version));
             raw.fix = Some("Rebuild with a supported Go release.".into());
             sink.push(about, raw);
         }

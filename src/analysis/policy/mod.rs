@@ -51,6 +51,9 @@ pub struct Violation {
     /// The facts behind it (hashes, versions, settings).
     pub evidence: Vec<String>,
     pub rationale: String,
+    /// What to do about this violation in particular (`Upgrade x to v1.2.3.`).
+    pub fix: Option<String>,
+    /// The rule's general remediation.
     pub remediation: String,
     /// The reason of the waiver that accepts it.
     pub waived: Option<String>,
@@ -88,7 +91,7 @@ pub struct Raw {
     pub severity: Option<Severity>,
     pub message: String,
     pub evidence: Vec<String>,
-    /// Put before the rule's generic remediation.
+    /// What to do about this one, beyond the rule's general remediation.
     pub fix: Option<String>,
 }
 
@@ -133,7 +136,6 @@ impl<'a> Sink<'a> {
         if level == Level::Allow {
             return;
         }
-        let generic = c.remediation.unwrap_or("").trim().to_string();
         self.violations.push(Violation {
             rule: raw.rule,
             id: raw.id.unwrap_or_else(|| raw.rule.as_str().to_string()),
@@ -148,11 +150,8 @@ impl<'a> Sink<'a> {
             about: about.clone(),
             evidence: raw.evidence,
             rationale: c.rationale.unwrap_or("").trim().to_string(),
-            remediation: match raw.fix {
-                Some(f) if generic.is_empty() => f,
-                Some(f) => format!("{f}\n{generic}"),
-                None => generic,
-            },
+            fix: raw.fix,
+            remediation: c.remediation.unwrap_or("").trim().to_string(),
             waived: None,
         });
     }
