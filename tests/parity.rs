@@ -255,45 +255,13 @@ fn vcs_stamped_build_gives_pseudo_version() {
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(repo().join("tests/fixtures/gomod").join(f), to).unwrap();
     }
-    let git = |args: &[&str]| {
-        let o = Command::new("git")
-            .current_dir(src.path())
-            .args(args)
-            .env("GIT_AUTHOR_DATE", "2024-06-01T00:00:00Z")
-            .env("GIT_COMMITTER_DATE", "2024-06-01T00:00:00Z")
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.com")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.com")
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap()
-    };
+    let git = |args: &[&str]| git(src.path(), args);
     git(&["init", "-q"]);
     git(&["add", "."]);
     git(&["commit", "-q", "-m", "fixture"]);
     let rev = git(&["rev-parse", "HEAD"]).trim().to_string();
     let bin = src.path().join("terraform-provider-fixture");
-    let target = repo().join("target");
-    let o = Command::new("go")
-        .current_dir(src.path())
-        .args(["build", "-trimpath", "-o"])
-        .arg(&bin)
-        .arg(".")
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOPROXY", "off")
-        .env("GOTOOLCHAIN", "local")
-        .env("CGO_ENABLED", "0")
-        .env("GOCACHE", target.join("go-cache"))
-        .env("GOPATH", target.join("go-path"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    go_build_in(src.path(), &bin);
     let want = go_version_m(&bin);
     assert!(
         want.contains(&format!("build\tvcs.revision={rev}")),

@@ -49,8 +49,9 @@ pub fn run(args: &GateArgs) -> Result<u8> {
     };
     let waivers = match &args.ignore_file {
         Some(p) => Waivers::load(p).map_err(|e| anyhow!("bad waiver file: {e}"))?,
-        None if Path::new(WAIVER_FILE).is_file() => Waivers::load(Path::new(WAIVER_FILE))
-            .map_err(|e| anyhow!("bad waiver file: {e}"))?,
+        None if Path::new(WAIVER_FILE).is_file() => {
+            Waivers::load(Path::new(WAIVER_FILE)).map_err(|e| anyhow!("bad waiver file: {e}"))?
+        }
         None => Waivers::default(),
     };
     let lock_path: Option<PathBuf> = match &args.lock {
@@ -58,9 +59,9 @@ pub fn run(args: &GateArgs) -> Result<u8> {
         None if args.targets.is_empty() && Path::new(LOCK_FILE).is_file() => {
             Some(PathBuf::from(LOCK_FILE))
         }
-        None if args.targets.is_empty() => bail!(
-            "nothing to check: give provider targets, or --lock FILE (no {LOCK_FILE} here)"
-        ),
+        None if args.targets.is_empty() => {
+            bail!("nothing to check: give provider targets, or --lock FILE (no {LOCK_FILE} here)")
+        }
         None => None,
     };
     let lock = lock_path.as_deref().map(LockFile::load).transpose()?;
@@ -100,7 +101,10 @@ pub fn run(args: &GateArgs) -> Result<u8> {
     let mut failures = Vec::new();
     let mut labels = Vec::new();
     for t in &targets {
-        let label = t.display.clone().unwrap_or_else(|| t.path.display().to_string());
+        let label = t
+            .display
+            .clone()
+            .unwrap_or_else(|| t.path.display().to_string());
         match pipeline::inventories_of(
             t,
             limits,

@@ -17,6 +17,7 @@ use crate::source::lockfile::{LockFile, Package};
 
 /// One package's verdict, for the summary.
 #[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Checked {
     pub provider: String,
     pub version: String,

@@ -100,9 +100,8 @@ impl Waiver {
             }
         }
         if let Some(v) = &self.version
-            && !s
-                .version
-                .is_some_and(|x| x.trim_start_matches('v') == v.trim_start_matches('v'))
+            && s.version
+                .is_none_or(|x| x.trim_start_matches('v') != v.trim_start_matches('v'))
         {
             return false;
         }
