@@ -953,3 +953,27 @@ fn rule_pages_are_generated_from_the_rule_files() {
         .collect();
     assert_eq!(listed, pages.iter().map(|(n, _)| n.clone()).collect());
 }
+
+/// The README's sample: the bundled lock file verifies all three sample packages, and the demo's
+/// vulnerabilities and Go 1.19 fail the default policy.
+#[test]
+fn readme_sample_gate_verifies_the_lock_and_fails_on_the_demo() {
+    let r = gate(
+        &repo(),
+        &[
+            "samples/dist",
+            "--lock",
+            "samples/infra/.terraform.lock.hcl",
+            "--db",
+            "samples/vulndb",
+            "--policy",
+            "samples/infra/provguard.toml",
+        ],
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let packages = r.json["lock"]["packages"].as_array().unwrap();
+    assert_eq!(packages.len(), 3);
+    assert!(packages.iter().all(|p| p["matchedBy"] == "zh:"));
+    let rules: BTreeSet<String> = failing(&r).into_iter().map(|(rule, _, _)| rule).collect();
+    assert_eq!(rules, set(&["go-version", "vulnerability"]));
+}
