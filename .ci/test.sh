@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 pkgs=(golang-go golang-github-coreos-bbolt-dev docker-registry
       golang-golang-x-crypto-dev golang-golang-x-net-dev golang-golang-x-text-dev
       golang-golang-x-sys-dev golang-golang-x-term-dev
-      golang-github-burntsushi-toml-dev golang-github-hashicorp-go-version-dev)
+      golang-github-burntsushi-toml-dev golang-github-hashicorp-go-version-dev
+      skopeo)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -31,6 +31,16 @@ pub fn hash1(mut files: Vec<(String, [u8; 32])>) -> Result<String, String> {
     ))
 }
 
+/// The `hashes = [...]` attribute as tofu writes it: sorted, one quoted string per line.
+pub fn lock_block(hashes: &std::collections::BTreeSet<String>) -> String {
+    let mut out = String::from("  hashes = [\n");
+    for h in hashes {
+        out.push_str(&format!("    \"{h}\",\n"));
+    }
+    out.push_str("  ]\n");
+    out
+}
+
 /// `h1:` of a provider ZIP as tofu records it for the unpacked package (directory entries
 /// skipped). Every entry name is checked for path traversal first.
 pub fn zip_h1(path: &Path) -> Result<String, ArtifactError> {

@@ -23,11 +23,8 @@ pub fn run(args: &LockHashesArgs) -> Result<u8> {
             all.insert(format!("zh:{zh}"));
         }
     }
-    let mut out = String::from("  hashes = [\n");
-    for h in all {
-        out.push_str(&format!("    \"{h}\",\n"));
-    }
-    out.push_str("  ]\n");
-    std::io::stdout().lock().write_all(out.as_bytes())?;
+    std::io::stdout()
+        .lock()
+        .write_all(hashes::lock_block(&all).as_bytes())?;
     Ok(0)
 }

@@ -5,6 +5,7 @@ mod buildinfo;
 mod db;
 mod gate;
 mod lock_hashes;
+mod publish;
 mod sbom;
 mod scan;
 
@@ -39,6 +40,10 @@ pub enum Command {
     Scan(ScanArgs),
     /// Pre-merge gate: lock-file hashes, vulnerabilities and policy rules; exit 0 pass, 1 fail, 2 error.
     Gate(GateArgs),
+    /// Push a provider release (dist/ with SHA256SUMS) into an OCI registry, SBOMs attached.
+    Publish(PublishArgs),
+    /// Copy a provider version into an OCI registry with every digest and attached SBOM.
+    Mirror(MirrorArgs),
     /// Manage the offline vulnerability database.
     #[command(subcommand)]
     Db(DbCommand),
@@ -153,6 +158,97 @@ pub struct GateArgs {
     /// Refuse ZIP entries that inflate beyond this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
     pub max_entry_size: u64,
+}
+
+/// How a destination registry is written to.
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// Only these platforms, OS_ARCH (repeatable; default: all).
+    #[arg(long = "platform", value_name = "OS_ARCH")]
+    pub platforms: Vec<String>,
+    /// Talk plain HTTP to registries (loopback and test registries only).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// Registry user name for the destination (with --password-stdin); otherwise
+    /// docker/podman auth files are used.
+    #[arg(long, value_name = "USER", requires = "password_stdin")]
+    pub username: Option<String>,
+    /// Read the destination registry's password from standard input.
+    #[arg(long, requires = "username")]
+    pub password_stdin: bool,
+    /// Registry request timeout in seconds.
+    #[arg(long = "registry-timeout", value_name = "SECS", default_value_t = 60)]
+    pub registry_timeout: u64,
+    /// Retries on 429, 5xx, timeouts and dropped connections.
+    #[arg(long = "registry-retries", value_name = "N", default_value_t = 3)]
+    pub registry_retries: u32,
+    /// Cache directory for blobs read from a source registry.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Do not use the blob cache.
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// A GoReleaser dist/ directory, or the release ZIPs (with their SHA256SUMS beside them).
+    #[arg(required = true, value_name = "DIST_DIR|ZIP")]
+    pub dist: Vec<PathBuf>,
+    /// Destination repository, oci://HOST/REPO; the tag is the version (`+` written as `_`).
+    #[arg(long, value_name = "oci://HOST/REPO")]
+    pub to: String,
+    /// The version to publish when the directory holds several (must match the ZIP names).
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+    /// SBOMs generated from each binary.
+    #[arg(long, value_enum, default_value = "cyclonedx")]
+    pub sbom_format: crate::release::local::SbomChoice,
+    /// Attach FILE (CycloneDX or SPDX JSON, e.g. Syft's) to PLATFORM instead of a generated SBOM;
+    /// it is checked against the binary first (repeatable).
+    #[arg(long, value_name = "OS_ARCH=FILE")]
+    pub sbom: Vec<String>,
+    /// Attach a --sbom file even when it disagrees with the binary.
+    #[arg(long)]
+    pub allow_drift: bool,
+    /// Mount blobs from these repositories of the same registry when they hold them.
+    #[arg(long, value_name = "REPO")]
+    pub mount_from: Vec<String>,
+    /// Show what would be pushed (every digest, the lock-file hashes) and push nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub push: PushArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// oci://HOST/REPO:VERSION, or a local dist/ or filesystem mirror directory.
+    #[arg(value_name = "SOURCE")]
+    pub source: String,
+    /// Destination repository, oci://HOST/REPO.
+    #[arg(value_name = "oci://DEST_HOST/REPO")]
+    pub dest: String,
+    /// For a local source holding several versions: which one.
+    #[arg(long, value_name = "V")]
+    pub version: Option<String>,
+    /// Attach SBOMs generated from the binary where the source has none.
+    #[arg(long)]
+    pub generate_sboms: bool,
+    /// Format of generated SBOMs.
+    #[arg(long, value_enum, default_value = "cyclonedx")]
+    pub sbom_format: crate::release::local::SbomChoice,
+    /// Show what would be copied and copy nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub push: PushArgs,
 }
 
 /// How OCI targets are reached (shared by every command that takes targets).
@@ -278,6 +374,8 @@ pub fn main() -> ExitCode {
         Command::Sbom(a) => sbom::run(a),
         Command::Scan(a) => scan::run(a),
         Command::Gate(a) => gate::run(a),
+        Command::Publish(a) => publish::run_publish(a),
+        Command::Mirror(a) => publish::run_mirror(a),
         Command::Db(c) => db::run(c, cli.quiet),
         Command::LockHashes(a) => lock_hashes::run(a),
         Command::Buildinfo(a) => buildinfo::run(a),

@@ -12,6 +12,8 @@
 pub mod address;
 pub mod auth;
 pub mod cache;
+pub mod copy;
+pub mod push;
 
 use std::path::PathBuf;
 

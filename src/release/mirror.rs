@@ -1,0 +1,239 @@
+//! `provguard mirror`: one provider version from a registry into another (or from a local
+//! release into a registry), every digest preserved — the platform manifests and the index are
+//! written byte for byte, so the destination's layer digests are the lock file's `zh:` — and
+//! every attached SBOM carried along: referrers (found by the referrers API or the tag schema)
+//! and cosign `.sbom` tags, re-attached at the destination (fallback index maintained there when
+//! it has no referrers API). With `--platform`, the index is rebuilt over the chosen platforms
+//! (a new index digest) and SBOMs attached to the old index are left behind. With
+//! `--generate-sboms`, a platform without any SBOM gets one from its binary.
+
+use anyhow::{Result, bail};
+
+use super::local::{SbomChoice, generated_for};
+use super::{Dest, Outcome, PlatformResult, layout};
+use crate::artifact::{Naming, hashes, zip::Limits};
+use crate::inventory::{SbomSource, gobin};
+use crate::source::Target;
+use crate::source::oci::copy::{BlobRef, blobs_of, media_type_of};
+use crate::source::oci::push::{BlobData, PushStats, repo_ref};
+use crate::source::oci::{OciOptions, OciTarget, Registry};
+
+/// Where the copy goes and how.
+pub struct MirrorTo<'a> {
+    pub host: &'a str,
+    pub repo: &'a str,
+    pub opts: &'a OciOptions,
+    pub platforms: &'a [String],
+    pub generate: Option<SbomChoice>,
+    pub dry_run: bool,
+}
+
+struct Copier<'a> {
+    src: &'a Registry,
+    src_target: &'a OciTarget,
+    dest: Dest<'a>,
+    /// Mount from the source repository when both live on one registry.
+    mount_from: Vec<String>,
+    stats: PushStats,
+}
+
+impl Copier<'_> {
+    fn src_ref(&self, digest: &str) -> oci_client::Reference {
+        let r = &self.src_target.reference;
+        repo_ref(r.registry(), r.repository(), digest)
+    }
+
+    fn blob(&mut self, b: &BlobRef) -> Result<()> {
+        let src_ref = self.src_ref(&b.digest);
+        let src = self.src;
+        let fetch = || src.blob_to_cache(&src_ref, b);
+        self.dest.blob(
+            &b.digest,
+            b.size,
+            BlobData::Fetch(&fetch),
+            &self.mount_from,
+            &mut self.stats,
+        )
+    }
+
+    /// Copy a manifest's blobs, then the manifest itself (by digest, or under `tag`).
+    fn manifest(&mut self, bytes: &[u8], tag: Option<&str>) -> Result<String> {
+        for b in blobs_of(bytes)? {
+            self.blob(&b)?;
+        }
+        self.dest
+            .manifest(tag, bytes, &media_type_of(bytes), &mut self.stats)
+    }
+
+    /// Carry every SBOM referrer (and cosign `.sbom` tag) of `subject`; returns their digests.
+    fn referrers(&mut self, subject: &str) -> Result<Vec<String>> {
+        let src_ref = self.src_ref(subject);
+        let mut out = Vec::new();
+        for (digest, bytes, cosign_tag) in self.src.sbom_referrer_manifests(&src_ref, subject)? {
+            match cosign_tag {
+                Some(tag) => {
+                    self.manifest(&bytes, Some(&tag))?;
+                }
+                None => {
+                    for b in blobs_of(&bytes)? {
+                        self.blob(&b)?;
+                    }
+                    self.dest.referrer(subject, &bytes, &mut self.stats)?;
+                }
+            }
+            out.push(digest);
+        }
+        Ok(out)
+    }
+}
+
+/// Copy the provider version at `src` (all platforms or `to.platforms`) to `to`.
+pub fn mirror_oci(src: &OciTarget, src_opts: &OciOptions, to: &MirrorTo) -> Result<Outcome> {
+    let r = &src.reference;
+    let src_reg = Registry::new(src_opts, r.registry())?;
+    let index = src_reg.provider_index(src)?;
+    let chosen: Vec<_> = index
+        .platforms
+        .iter()
+        .filter(|p| {
+            to.platforms.is_empty() || to.platforms.contains(&format!("{}_{}", p.os, p.arch))
+        })
+        .cloned()
+        .collect();
+    for want in to.platforms {
+        if !chosen
+            .iter()
+            .any(|p| &format!("{}_{}", p.os, p.arch) == want)
+        {
+            bail!("{}: no {want} build in the index", src.text);
+        }
+    }
+    let tag = r
+        .tag()
+        .map(str::to_string)
+        .unwrap_or_else(|| index.digest.replace(':', "-"));
+    let index_bytes = if to.platforms.is_empty() {
+        index.bytes.clone()
+    } else {
+        let mut v: serde_json::Value = serde_json::from_slice(&index.bytes)?;
+        v["manifests"] = serde_json::Value::Array(chosen.iter().map(|p| p.raw.clone()).collect());
+        serde_json::to_vec(&v)?
+    };
+    let mut outcome = Outcome {
+        destination: format!("oci://{}/{}", to.host, to.repo),
+        tag: tag.clone(),
+        index: layout::digest(&index_bytes),
+        dry_run: to.dry_run,
+        ..Outcome::default()
+    };
+    // Platform manifests and their ZIP layer digests (the zh: hashes).
+    let mut manifests = Vec::new();
+    for p in &chosen {
+        let bytes = src_reg.manifest_by_digest(
+            &repo_ref(r.registry(), r.repository(), &p.digest),
+            &p.digest,
+        )?;
+        let zip = blobs_of(&bytes)?
+            .into_iter()
+            .find(|b| b.media_type == crate::source::oci::ZIP_MEDIA_TYPE)
+            .ok_or_else(|| {
+                anyhow::anyhow!("{}: {} has no archive/zip layer", src.text, p.digest)
+            })?;
+        outcome.platforms.push(PlatformResult {
+            platform: format!("{}_{}", p.os, p.arch),
+            manifest: p.digest.clone(),
+            zh: zip.digest.trim_start_matches("sha256:").to_string(),
+            h1: None,
+            sboms: Vec::new(),
+        });
+        manifests.push((p.clone(), bytes, zip));
+    }
+    if to.dry_run {
+        return Ok(outcome);
+    }
+
+    let dest_reg = Registry::new(to.opts, to.host)?;
+    let r0 = repo_ref(to.host, to.repo, &tag);
+    dest_reg.prepare_push(&r0);
+    let same_registry = r.registry() == to.host;
+    let mut c = Copier {
+        src: &src_reg,
+        src_target: src,
+        dest: Dest {
+            reg: &dest_reg,
+            host: to.host,
+            repo: to.repo,
+            referrers_api: false,
+        },
+        mount_from: if same_registry {
+            vec![r.repository().to_string()]
+        } else {
+            Vec::new()
+        },
+        stats: PushStats::default(),
+    };
+    for (_, bytes, _) in &manifests {
+        c.manifest(bytes, None)?;
+    }
+    c.manifest(&index_bytes, Some(&tag))?;
+    if let Some((p, _, _)) = manifests.first() {
+        c.dest.referrers_api = dest_reg.has_referrers_api(&r0, &p.digest)?;
+    }
+    let index_sboms = if to.platforms.is_empty() {
+        c.referrers(&index.digest)?
+    } else {
+        tracing::warn!(
+            "--platform rebuilds the index ({} → {}); SBOMs attached to the source index stay behind",
+            index.digest,
+            outcome.index
+        );
+        Vec::new()
+    };
+    for ((p, bytes, zip), result) in manifests.iter().zip(outcome.platforms.iter_mut()) {
+        result.sboms = c.referrers(&p.digest)?;
+        // The ZIP is at hand when it was downloaded (or cached): record its h1: too.
+        let cached = src_reg.blob_to_cache(&c.src_ref(&zip.digest), zip).ok();
+        if let Some(path) = &cached {
+            result.h1 = hashes::zip_h1(path).ok();
+        }
+        if let Some(choice) = to.generate
+            && result.sboms.is_empty()
+            && index_sboms.is_empty()
+        {
+            let path = match cached {
+                Some(p) => p,
+                None => src_reg.blob_to_cache(&c.src_ref(&zip.digest), zip)?,
+            };
+            let file_name = format!(
+                "terraform-provider-{}_{}_{}_{}.zip",
+                src.reference
+                    .repository()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_start_matches("terraform-provider-"),
+                tag.replace('_', "+"),
+                p.os,
+                p.arch
+            );
+            let mut t = Target::local(path.clone(), Naming::default());
+            t.file_name = Some(file_name.clone());
+            let inv = crate::pipeline::inventories_of(
+                &t,
+                Limits::default(),
+                gobin::ReadOptions { hash: true },
+                SbomSource::Binary,
+            )?
+            .into_iter()
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("{file_name}: no executable"))?;
+            for s in generated_for(&inv, &path, &file_name, choice) {
+                let d = c.dest.attach((&p.digest, bytes.len()), &s, &mut c.stats)?;
+                result.sboms.push(d);
+            }
+        }
+    }
+    outcome.fallback_tags = !c.dest.referrers_api;
+    outcome.stats = c.stats;
+    Ok(outcome)
+}

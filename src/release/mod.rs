@@ -1,0 +1,228 @@
+//! The release edge of the pipeline: providers going *into* OCI registries in exactly the layout
+//! OpenTofu installs from, with an SBOM attached to every platform manifest.
+//!
+//! [`local`] reads a release (a GoReleaser `dist/`, ZIPs, a filesystem mirror), checks every ZIP
+//! against its `SHA256SUMS`, inventories each binary and prepares its SBOMs; [`layout`] writes
+//! the manifests and index byte-for-byte; [`publish`] pushes a local release; [`mirror`] copies a
+//! provider version between registries (or from local files) with its attached SBOMs.
+
+pub mod layout;
+pub mod local;
+pub mod mirror;
+pub mod publish;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+use anyhow::Result;
+use serde_json::{Value, json};
+
+use crate::artifact::hashes;
+use crate::source::oci::push::{BlobData, PushStats, referrer_descriptor};
+use crate::source::oci::{MANIFEST_MEDIA_TYPE, Registry};
+
+/// An SBOM document to attach.
+#[derive(Debug, Clone)]
+pub struct SbomDoc {
+    /// `application/vnd.cyclonedx+json` or `application/spdx+json`.
+    pub media_type: &'static str,
+    pub bytes: Vec<u8>,
+    /// The layer's title annotation.
+    pub title: String,
+    /// `generated from the binary`, `FILE`, or `copied from SOURCE`.
+    pub origin: String,
+}
+
+/// What was (or would be) published for one platform.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformResult {
+    pub platform: String,
+    pub manifest: String,
+    pub zh: String,
+    pub h1: Option<String>,
+    /// Digests of the attached SBOM referrer manifests (new or carried over).
+    pub sboms: Vec<String>,
+}
+
+/// The outcome of a publish or mirror run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub destination: String,
+    pub tag: String,
+    pub index: String,
+    pub platforms: Vec<PlatformResult>,
+    pub dry_run: bool,
+    #[serde(skip)]
+    pub stats: PushStats,
+    /// Whether referrers went into `sha256-<hex>` fallback indexes (no referrers API).
+    pub fallback_tags: bool,
+}
+
+impl Outcome {
+    /// The `h1:`/`zh:` lines of every platform, as `.terraform.lock.hcl` wants them.
+    pub fn lock_hashes(&self) -> String {
+        let mut all = BTreeSet::new();
+        for p in &self.platforms {
+            all.insert(format!("zh:{}", p.zh));
+            if let Some(h) = &p.h1 {
+                all.insert(h.clone());
+            }
+        }
+        hashes::lock_block(&all)
+    }
+
+    pub fn render_text(&self) -> String {
+        let mut t = comfy_table::Table::new();
+        t.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
+        t.set_header(["Platform", "Manifest", "zh:", "SBOM referrers"]);
+        for p in &self.platforms {
+            t.add_row([
+                p.platform.clone(),
+                p.manifest.clone(),
+                p.zh.clone(),
+                if p.sboms.is_empty() {
+                    "none".into()
+                } else {
+                    p.sboms.join("\n")
+                },
+            ]);
+        }
+        let mut s = String::new();
+        let _ = writeln!(s, "{t}");
+        let verb = if self.dry_run { "would be" } else { "is" };
+        let _ = writeln!(
+            s,
+            "index {} {verb} tagged {} in {}",
+            self.index, self.tag, self.destination
+        );
+        if self.dry_run {
+            let _ = writeln!(s, "dry run: nothing was pushed");
+        } else {
+            let st = &self.stats;
+            let _ = writeln!(
+                s,
+                "blobs: {} uploaded ({} bytes), {} mounted, {} already present; {} manifests written{}",
+                st.uploaded,
+                st.uploaded_bytes,
+                st.mounted,
+                st.present,
+                st.manifests,
+                if self.fallback_tags {
+                    "; referrers recorded in sha256-<hex> fallback tags (no referrers API)"
+                } else {
+                    ""
+                }
+            );
+        }
+        let _ = writeln!(s, "\nfor .terraform.lock.hcl:\n{}", self.lock_hashes());
+        s
+    }
+
+    pub fn render_json(&self) -> Vec<u8> {
+        let mut v = serde_json::to_value(self).unwrap_or(Value::Null);
+        v["stats"] = json!({
+            "uploaded": self.stats.uploaded,
+            "uploadedBytes": self.stats.uploaded_bytes,
+            "mounted": self.stats.mounted,
+            "present": self.stats.present,
+            "manifests": self.stats.manifests,
+        });
+        v["lockHashes"] = json!(
+            self.lock_hashes()
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix('"'))
+                .map(|l| l.trim_end_matches(',').trim_end_matches('"'))
+                .collect::<Vec<_>>()
+        );
+        let mut out = serde_json::to_vec_pretty(&v).unwrap_or_default();
+        out.push(b'\n');
+        out
+    }
+}
+
+/// Where SBOM referrers are recorded at a destination.
+pub struct Dest<'a> {
+    pub reg: &'a Registry,
+    pub host: &'a str,
+    pub repo: &'a str,
+    /// The registry has the referrers API; otherwise maintain the fallback tag.
+    pub referrers_api: bool,
+}
+
+impl Dest<'_> {
+    fn blob_ref(&self, digest: &str) -> oci_client::Reference {
+        crate::source::oci::push::repo_ref(self.host, self.repo, digest)
+    }
+
+    /// Ensure a blob, counting it.
+    pub fn blob(
+        &self,
+        digest: &str,
+        size: u64,
+        data: BlobData,
+        mount_from: &[String],
+        stats: &mut PushStats,
+    ) -> Result<()> {
+        let o = self
+            .reg
+            .ensure_blob(&self.blob_ref(digest), digest, data, mount_from)?;
+        stats.count(o, size);
+        Ok(())
+    }
+
+    /// Put a manifest by digest or tag, counting it.
+    pub fn manifest(
+        &self,
+        tag: Option<&str>,
+        bytes: &[u8],
+        media_type: &str,
+        stats: &mut PushStats,
+    ) -> Result<String> {
+        stats.manifests += 1;
+        self.reg
+            .put_manifest(self.host, self.repo, tag, bytes, media_type)
+    }
+
+    /// Put a referrer manifest (by digest) and record it in the fallback index when needed.
+    pub fn referrer(&self, subject: &str, bytes: &[u8], stats: &mut PushStats) -> Result<String> {
+        let digest = self.manifest(None, bytes, MANIFEST_MEDIA_TYPE, stats)?;
+        if !self.referrers_api {
+            let desc = referrer_descriptor(bytes)?;
+            if self
+                .reg
+                .add_fallback_referrer(self.host, self.repo, subject, desc)?
+            {
+                stats.manifests += 1;
+            }
+        }
+        Ok(digest)
+    }
+
+    /// Attach `sbom` to the manifest `subject` (digest, size): its blob, the empty config, the
+    /// referrer manifest. Returns the referrer's digest.
+    pub fn attach(
+        &self,
+        subject: (&str, usize),
+        sbom: &SbomDoc,
+        stats: &mut PushStats,
+    ) -> Result<String> {
+        let (layer, bytes) = layout::sbom_referrer(sbom, subject);
+        self.blob(
+            &layout::empty_digest(),
+            2,
+            BlobData::Bytes(layout::EMPTY_CONFIG),
+            &[],
+            stats,
+        )?;
+        self.blob(
+            &layer,
+            sbom.bytes.len() as u64,
+            BlobData::Bytes(&sbom.bytes),
+            &[],
+            stats,
+        )?;
+        self.referrer(subject.0, &bytes, stats)
+    }
+}
