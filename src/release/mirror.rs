@@ -69,8 +69,9 @@ impl Copier<'_> {
     fn referrers(&mut self, subject: &str) -> Result<Vec<String>> {
         let src_ref = self.src_ref(subject);
         let mut out = Vec::new();
-        for (digest, bytes, cosign_tag) in self.src.sbom_referrer_manifests(&src_ref, subject)? {
-            match cosign_tag {
+        for rm in self.src.sbom_referrer_manifests(&src_ref, subject)? {
+            let (digest, bytes) = (rm.digest, rm.bytes);
+            match rm.cosign_tag {
                 Some(tag) => {
                     self.manifest(&bytes, Some(&tag))?;
                 }

@@ -147,13 +147,28 @@ impl TestRegistry {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// How many blob downloads (GET …/blobs/…) the registry has served, once its access log
-    /// (written after each response) has settled.
+    /// How many blob downloads (GET …/blobs/…) the registry has served.
     pub fn blob_gets(&self) -> usize {
-        let mut last = self.count_blob_gets();
+        self.requests("GET", "/blobs/sha256:")
+    }
+
+    /// How many blob uploads were started (POST …/blobs/uploads/, mounts included).
+    pub fn blob_uploads(&self) -> usize {
+        self.requests("POST", "/blobs/uploads/")
+    }
+
+    /// How many manifests were written (PUT …/manifests/…).
+    pub fn manifest_puts(&self) -> usize {
+        self.requests("PUT", "/manifests/")
+    }
+
+    /// Requests with `method` whose URI contains `needle`, once the access log (written after
+    /// each response) has settled.
+    pub fn requests(&self, method: &str, needle: &str) -> usize {
+        let mut last = self.count(method, needle);
         for _ in 0..25 {
             std::thread::sleep(Duration::from_millis(40));
-            let now = self.count_blob_gets();
+            let now = self.count(method, needle);
             if now == last {
                 return now;
             }
@@ -162,14 +177,13 @@ impl TestRegistry {
         last
     }
 
-    fn count_blob_gets(&self) -> usize {
+    fn count(&self, method: &str, needle: &str) -> usize {
+        let m = format!("http.request.method={method}");
         std::io::BufReader::new(std::fs::File::open(&self.log).unwrap())
             .lines()
             .map_while(Result::ok)
             .filter(|l| {
-                l.contains("msg=\"response completed")
-                    && l.contains("http.request.method=GET")
-                    && l.contains("/blobs/sha256:")
+                l.contains("msg=\"response completed") && l.contains(&m) && l.contains(needle)
             })
             .count()
     }

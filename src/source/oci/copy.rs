@@ -32,6 +32,13 @@ pub struct BlobRef {
     pub media_type: String,
 }
 
+/// A referrer manifest as stored: its digest, bytes, and the cosign tag naming it (if any).
+pub struct ReferrerManifest {
+    pub digest: String,
+    pub bytes: Vec<u8>,
+    pub cosign_tag: Option<String>,
+}
+
 /// A provider index as stored.
 #[derive(Debug, Clone)]
 pub struct ProviderIndex {
@@ -123,7 +130,7 @@ impl Registry {
         &self,
         r: &Reference,
         subject: &str,
-    ) -> Result<Vec<(String, Vec<u8>, Option<String>)>> {
+    ) -> Result<Vec<ReferrerManifest>> {
         let hex = subject.trim_start_matches("sha256:");
         let tag = |t: &str| {
             Reference::with_tag(
@@ -149,14 +156,22 @@ impl Registry {
                 d.digest.clone(),
             );
             let (bytes, digest) = self.manifest(&mr, Some(&d.digest))?;
-            out.push((digest, bytes, None));
+            out.push(ReferrerManifest {
+                digest,
+                bytes,
+                cosign_tag: None,
+            });
         }
         let cosign = format!("sha256-{hex}.sbom");
         if let Some((bytes, digest)) = self.try_manifest(&tag(&cosign))? {
             if media_type_of(&bytes) == INDEX_MEDIA_TYPE {
                 bail!("{}: {cosign} is an index, not an SBOM manifest", r.whole());
             }
-            out.push((digest, bytes, Some(cosign)));
+            out.push(ReferrerManifest {
+                digest,
+                bytes,
+                cosign_tag: Some(cosign),
+            });
         }
         Ok(out)
     }
