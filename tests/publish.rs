@@ -685,3 +685,62 @@ fn bad_destinations_and_sources_are_errors() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn hostile_sources_push_nothing_and_tag_nothing() {
+    let (Some(a), Some(b)) = (TestRegistry::start(), TestRegistry::start()) else {
+        return;
+    };
+    // A release whose ZIP tries to escape its directory, with a SHA256SUMS that matches it.
+    let d = tempfile::tempdir().unwrap();
+    let zip = d
+        .path()
+        .join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    write_zip(&zip, &[("../terraform-provider-demo_v1.2.3", b"\x7fELF")]);
+    let sum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        std::fs::read(&zip).unwrap(),
+    ));
+    std::fs::write(
+        d.path().join("terraform-provider-demo_1.2.3_SHA256SUMS"),
+        format!("{sum}  terraform-provider-demo_1.2.3_linux_amd64.zip\n"),
+    )
+    .unwrap();
+    let o = publish(&b, "example/evil", d.path(), &[]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(b.blob_uploads(), 0);
+
+    // A source registry whose SBOM blob was altered on disk: the copy stops at the digest check,
+    // and the destination never gets the version's tag.
+    let published = ok_json(&publish(&a, "example/demo", &samples(), &[]));
+    let referrer = published["platforms"][0]["sboms"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rm = manifest_json(&a, "example/demo", &referrer);
+    let sbom_blob = a.blob_file(rm["layers"][0]["digest"].as_str().unwrap());
+    let mut bytes = std::fs::read(&sbom_blob).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&sbom_blob, bytes).unwrap();
+    let src = format!("oci://{}/example/demo:1.2.3", a.host());
+    let o = run(&[
+        "mirror",
+        &src,
+        &format!("oci://{}/mirror/demo", b.host()),
+        "--plain-http",
+        "--no-cache",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("digest") || err.contains("hashes to"), "{err}");
+    let tag = reqwest::blocking::Client::new()
+        .get(format!("{}/v2/mirror/demo/manifests/1.2.3", b.base()))
+        .header("Accept", "application/vnd.oci.image.index.v1+json")
+        .send()
+        .unwrap();
+    assert_eq!(tag.status().as_u16(), 404, "no tag at the destination");
+}

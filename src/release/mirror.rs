@@ -176,7 +176,6 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &OciOptions, to: &MirrorTo) -> Resu
     for (_, bytes, _) in &manifests {
         c.manifest(bytes, None)?;
     }
-    c.manifest(&index_bytes, Some(&tag))?;
     if let Some((p, _, _)) = manifests.first() {
         c.dest.referrers_api = dest_reg.has_referrers_api(&r0, &p.digest)?;
     }
@@ -234,6 +233,8 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &OciOptions, to: &MirrorTo) -> Resu
             }
         }
     }
+    // The tag last: a copy that fails part-way makes no version visible at the destination.
+    c.manifest(&index_bytes, Some(&tag))?;
     outcome.fallback_tags = !c.dest.referrers_api;
     outcome.stats = c.stats;
     Ok(outcome)

@@ -1,7 +1,8 @@
 //! `provguard publish`: a checked local release into `oci://HOST/REPO`, tagged with its version,
 //! one SBOM (or two) attached to every platform manifest. Push order: ZIP blobs and the empty
-//! config, platform manifests, the index (tagged), then the SBOM blobs and referrers, each
-//! referrer recorded in the `sha256-<hex>` fallback index when the registry has no referrers API.
+//! config, platform manifests, the SBOM blobs and referrers (each recorded in the `sha256-<hex>`
+//! fallback index when the registry has no referrers API), and last the index under its tag, so
+//! a run that fails part-way publishes no version.
 //! Existing blobs are not sent again; `--dry-run` computes every digest and contacts nothing.
 
 use std::collections::BTreeMap;
@@ -129,7 +130,6 @@ pub fn publish(
     for (_, m) in &manifests {
         dest.manifest(None, m, MANIFEST_MEDIA_TYPE, &mut stats)?;
     }
-    dest.manifest(Some(&tag), &index, INDEX_MEDIA_TYPE, &mut stats)?;
     if let Some(first) = outcome.platforms.first() {
         dest.referrers_api = reg.has_referrers_api(&r0, &first.manifest)?;
     }
@@ -139,6 +139,8 @@ pub fn publish(
             dest.attach((&subject, m.len()), s, &mut stats)?;
         }
     }
+    // The tag last: a run that fails part-way leaves no half-published version visible.
+    dest.manifest(Some(&tag), &index, INDEX_MEDIA_TYPE, &mut stats)?;
     outcome.fallback_tags = !dest.referrers_api;
     outcome.stats = stats;
     Ok(outcome)
