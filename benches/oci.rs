@@ -1,6 +1,8 @@
 //! Benchmark (not a test): fetch + SBOM of a large provider from a local docker-registry —
 //! wall time and the peak RSS of `provguard sbom oci://…` (target ≤ 64 MiB while a blob many
-//! times that size streams through verification into the cache and the ZIP is inflated).
+//! times that size streams through verification into the cache and the ZIP is inflated) — and
+//! `provguard publish` of it (checksum, inventory, h1:, streamed upload, SBOM referrer) against
+//! the baseline of uploading the ZIP blob alone (POST + PUT from memory, in this process).
 //!
 //! `cargo bench --bench oci [-- /path/to/go-binary]` (default: /usr/local/bin/terraform).
 
@@ -79,5 +81,43 @@ fn main() {
         "SBOM from the cache (warm)           : {:>7.0} ms, peak RSS {:>5.1} MiB",
         warm * 1e3,
         warm_rss as f64 / 1024.0
+    );
+
+    // publish: the same ZIP as a release with its SHA256SUMS
+    let bytes = std::fs::read(&zip).unwrap();
+    let sum = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    std::fs::write(
+        dir.path().join("terraform-provider-big_1.0.0_SHA256SUMS"),
+        format!("{sum}  terraform-provider-big_1.0.0_linux_amd64.zip\n"),
+    )
+    .unwrap();
+    let t = Instant::now();
+    reg.push_blob("bench/baseline", &bytes);
+    let baseline = t.elapsed().as_secs_f64();
+    drop(bytes);
+    let to = format!("oci://{}/bench/published", reg.host());
+    let publish = vec![
+        env!("CARGO_BIN_EXE_provguard").to_string(),
+        "publish".into(),
+        dir.path().to_str().unwrap().to_string(),
+        "--to".into(),
+        to,
+        "--plain-http".into(),
+    ];
+    let (pub_rss, first) = peak_rss_kib(&publish);
+    let (_, again) = peak_rss_kib(&publish);
+    println!(
+        "upload the ZIP blob alone (baseline) : {:>7.0} ms",
+        baseline * 1e3
+    );
+    println!(
+        "provguard publish (first)            : {:>7.0} ms ({:.2}x), peak RSS {:>5.1} MiB",
+        first * 1e3,
+        first / baseline,
+        pub_rss as f64 / 1024.0
+    );
+    println!(
+        "provguard publish again (no uploads) : {:>7.0} ms",
+        again * 1e3
     );
 }

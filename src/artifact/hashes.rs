@@ -44,6 +44,12 @@ pub fn lock_block(hashes: &std::collections::BTreeSet<String>) -> String {
 /// `h1:` of a provider ZIP as tofu records it for the unpacked package (directory entries
 /// skipped). Every entry name is checked for path traversal first.
 pub fn zip_h1(path: &Path) -> Result<String, ArtifactError> {
+    zip_h1_known(path, None)
+}
+
+/// [`zip_h1`], taking the SHA-256 of the entry named `known.0` as given (the executable's, already
+/// computed while it was scanned) instead of inflating it again.
+pub fn zip_h1_known(path: &Path, known: Option<(&str, [u8; 32])>) -> Result<String, ArtifactError> {
     let err = |detail: String| ArtifactError::NotZip {
         path: path.to_path_buf(),
         detail,
@@ -63,7 +69,10 @@ pub fn zip_h1(path: &Path) -> Result<String, ArtifactError> {
         if e.is_dir() {
             continue;
         }
-        let sum = sha256_reader(&mut e).map_err(|e| err(e.to_string()))?;
+        let sum = match known {
+            Some((n, sum)) if n == name => sum,
+            _ => sha256_reader(&mut e).map_err(|e| err(e.to_string()))?,
+        };
         files.push((name, sum));
     }
     hash1(files).map_err(err)
