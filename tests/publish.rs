@@ -744,3 +744,34 @@ fn hostile_sources_push_nothing_and_tag_nothing() {
         .unwrap();
     assert_eq!(tag.status().as_u16(), 404, "no tag at the destination");
 }
+
+#[test]
+fn publish_mounts_blobs_another_repository_of_the_registry_holds() {
+    let Some(reg) = TestRegistry::start() else {
+        return;
+    };
+    ok_json(&publish(&reg, "example/demo", &samples(), &[]));
+    let uploads = reg.blob_uploads();
+    let v = ok_json(&publish(
+        &reg,
+        "acme/demo",
+        &samples(),
+        &["--mount-from", "example/demo"],
+    ));
+    // the 3 ZIPs, the empty config and the 3 (deterministic, identical) SBOMs
+    assert_eq!(v["stats"]["mounted"], 7, "{v}");
+    assert_eq!(v["stats"]["uploaded"], 0, "{v}");
+    assert_eq!(
+        reg.blob_uploads() - uploads,
+        7,
+        "one mount request per blob, no uploads"
+    );
+    let lines = origins(&format!("oci://{}/acme/demo:1.2.3", reg.host()));
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l.contains("attached cyclonedx"))
+            .count(),
+        3
+    );
+}

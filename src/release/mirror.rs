@@ -32,8 +32,6 @@ struct Copier<'a> {
     src: &'a Registry,
     src_target: &'a OciTarget,
     dest: Dest<'a>,
-    /// Mount from the source repository when both live on one registry.
-    mount_from: Vec<String>,
     stats: PushStats,
 }
 
@@ -47,13 +45,8 @@ impl Copier<'_> {
         let src_ref = self.src_ref(&b.digest);
         let src = self.src;
         let fetch = || src.blob_to_cache(&src_ref, b);
-        self.dest.blob(
-            &b.digest,
-            b.size,
-            BlobData::Fetch(&fetch),
-            &self.mount_from,
-            &mut self.stats,
-        )
+        self.dest
+            .blob(&b.digest, b.size, BlobData::Fetch(&fetch), &mut self.stats)
     }
 
     /// Copy a manifest's blobs, then the manifest itself (by digest, or under `tag`).
@@ -156,7 +149,12 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &OciOptions, to: &MirrorTo) -> Resu
     let dest_reg = Registry::new(to.opts, to.host)?;
     let r0 = repo_ref(to.host, to.repo, &tag);
     dest_reg.prepare_push(&r0);
-    let same_registry = r.registry() == to.host;
+    // Mount from the source repository when both live on one registry.
+    let mount_from = if r.registry() == to.host {
+        vec![r.repository().to_string()]
+    } else {
+        Vec::new()
+    };
     let mut c = Copier {
         src: &src_reg,
         src_target: src,
@@ -165,11 +163,7 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &OciOptions, to: &MirrorTo) -> Resu
             host: to.host,
             repo: to.repo,
             referrers_api: false,
-        },
-        mount_from: if same_registry {
-            vec![r.repository().to_string()]
-        } else {
-            Vec::new()
+            mount_from: &mount_from,
         },
         stats: PushStats::default(),
     };

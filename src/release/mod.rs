@@ -149,6 +149,8 @@ pub struct Dest<'a> {
     pub repo: &'a str,
     /// The registry has the referrers API; otherwise maintain the fallback tag.
     pub referrers_api: bool,
+    /// Repositories of the same registry to mount missing blobs from.
+    pub mount_from: &'a [String],
 }
 
 impl Dest<'_> {
@@ -162,12 +164,11 @@ impl Dest<'_> {
         digest: &str,
         size: u64,
         data: BlobData,
-        mount_from: &[String],
         stats: &mut PushStats,
     ) -> Result<()> {
         let o = self
             .reg
-            .ensure_blob(&self.blob_ref(digest), digest, data, mount_from)?;
+            .ensure_blob(&self.blob_ref(digest), digest, data, self.mount_from)?;
         stats.count(o, size);
         Ok(())
     }
@@ -213,14 +214,12 @@ impl Dest<'_> {
             &layout::empty_digest(),
             2,
             BlobData::Bytes(layout::EMPTY_CONFIG),
-            &[],
             stats,
         )?;
         self.blob(
             &layer,
             sbom.bytes.len() as u64,
             BlobData::Bytes(&sbom.bytes),
-            &[],
             stats,
         )?;
         self.referrer(subject.0, &bytes, stats)

@@ -108,23 +108,17 @@ pub fn publish(
         host,
         repo,
         referrers_api: false,
+        mount_from,
     };
     let mut stats = PushStats::default();
     for (p, _) in &manifests {
         tracing::info!("{}: pushing {}", p.platform(), p.file_name);
-        dest.blob(
-            &p.digest(),
-            p.size,
-            BlobData::File(&p.path),
-            mount_from,
-            &mut stats,
-        )?;
+        dest.blob(&p.digest(), p.size, BlobData::File(&p.path), &mut stats)?;
     }
     dest.blob(
         &layout::empty_digest(),
         2,
         BlobData::Bytes(layout::EMPTY_CONFIG),
-        &[],
         &mut stats,
     )?;
     for (_, m) in &manifests {
