@@ -29,7 +29,11 @@ fn ok_json(o: &Output) -> Value {
 }
 
 fn publish(reg: &TestRegistry, repo: &str, dist: &Path, extra: &[&str]) -> Output {
-    let to = format!("oci://{}/{repo}", reg.host());
+    publish_to(&reg.host(), repo, dist, extra)
+}
+
+fn publish_to(host: &str, repo: &str, dist: &Path, extra: &[&str]) -> Output {
+    let to = format!("oci://{host}/{repo}");
     let mut args = vec![
         "publish",
         dist.to_str().unwrap(),
@@ -322,15 +326,12 @@ fn a_release_that_does_not_match_its_checksums_pushes_nothing() {
     assert_eq!(reg.blob_uploads(), 0, "no upload was even started");
     assert_eq!(reg.manifest_puts(), 0);
     // --dry-run talks to no registry at all
-    let o = run(&[
-        "publish",
-        samples().to_str().unwrap(),
-        "--to",
-        "oci://127.0.0.1:9/x/y",
-        "--dry-run",
-        "--json",
-    ]);
-    let v = ok_json(&o);
+    let v = ok_json(&publish_to(
+        "127.0.0.1:9",
+        "x/y",
+        &samples(),
+        &["--dry-run"],
+    ));
     assert_eq!(v["dryRun"], true);
     assert_eq!(v["platforms"].as_array().unwrap().len(), 3);
 }
@@ -773,5 +774,119 @@ fn publish_mounts_blobs_another_repository_of_the_registry_holds() {
             .filter(|l| l.contains("attached cyclonedx"))
             .count(),
         3
+    );
+}
+
+#[test]
+fn publish_with_basic_auth_sends_credentials_to_the_destination() {
+    let Some(reg) = TestRegistry::start_basic() else {
+        return;
+    };
+    let to = format!("oci://{}/example/demo", reg.host());
+    let dist = samples();
+    let args = [
+        "publish",
+        dist.to_str().unwrap(),
+        "--to",
+        &to,
+        "--plain-http",
+        "--json",
+    ];
+    let anonymous = run(&args);
+    assert_eq!(
+        anonymous.status.code(),
+        Some(2),
+        "an anonymous push is refused"
+    );
+    let mut child = provguard()
+        .args(args)
+        .args(["--username", "testuser", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"testpass\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    let v = ok_json(&o);
+    assert_eq!(v["platforms"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        v["fallbackTags"], true,
+        "distribution 2.8 sends no OCI-Subject"
+    );
+}
+
+/// A registry that indexes referrers itself answers a manifest PUT carrying `subject` with
+/// `OCI-Subject`; then no fallback tag may be written. Distribution 2.8 never sends that header,
+/// so this one behaviour runs against an in-process fake: it claims every blob is present
+/// (blob storage is the real registry's business in the tests above) and records every request.
+#[test]
+fn no_fallback_tag_when_the_registry_answers_oci_subject() {
+    use std::io::Write;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = l.local_addr().unwrap().to_string();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let s = seen.clone();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let Some(req) = read_request(&c) else {
+                continue;
+            };
+            let (method, path, body) = (req.method, req.path, req.body);
+            s.lock().unwrap().push(format!("{method} {path}"));
+            let mut headers = String::new();
+            let status = match method.as_str() {
+                "GET" if path == "/v2/" => 200,
+                "HEAD" if path.contains("/blobs/") => 200,
+                "PUT" if path.contains("/manifests/") => {
+                    let d = format!(
+                        "sha256:{}",
+                        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body))
+                    );
+                    headers.push_str(&format!(
+                        "Docker-Content-Digest: {d}\r\nLocation: {}\r\n",
+                        path
+                    ));
+                    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    if let Some(sd) = v.pointer("/subject/digest").and_then(Value::as_str) {
+                        headers.push_str(&format!("OCI-Subject: {sd}\r\n"));
+                    }
+                    201
+                }
+                _ => 404,
+            };
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n{headers}\r\n"
+            );
+            let _ = c.write_all(reply.as_bytes());
+        }
+    });
+    let v = ok_json(&publish_to(
+        &host,
+        "example/demo",
+        &samples(),
+        &["--registry-retries", "0"],
+    ));
+    assert_eq!(v["fallbackTags"], false);
+    let puts: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|r| r.starts_with("PUT "))
+        .cloned()
+        .collect();
+    assert_eq!(
+        puts.len(),
+        3 + 3 + 1,
+        "platform manifests, SBOM referrers, the tag: {puts:?}"
+    );
+    assert!(
+        puts.iter().all(|p| !p.contains("/manifests/sha256-")),
+        "{puts:?}"
+    );
+    assert!(
+        puts.last().unwrap().ends_with("/manifests/1.2.3"),
+        "the tag last: {puts:?}"
     );
 }

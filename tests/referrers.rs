@@ -6,7 +6,7 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
@@ -43,20 +43,11 @@ fn serve_on(addr: &str, routes: Routes) -> (String, Arc<Mutex<Vec<String>>>) {
     std::thread::spawn(move || {
         for c in l.incoming() {
             let Ok(mut c) = c else { continue };
-            let mut r = BufReader::new(c.try_clone().unwrap());
-            let mut first = String::new();
-            if r.read_line(&mut first).is_err() {
+            let Some(req) = read_request(&c) else {
                 continue;
-            }
-            let mut authorized = false;
-            loop {
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                authorized |= line.to_ascii_lowercase().starts_with("authorization:");
-            }
-            let path = first.split_whitespace().nth(1).unwrap_or("/").to_string();
+            };
+            let authorized = req.headers.iter().any(|h| h.starts_with("authorization:"));
+            let path = req.path;
             s.lock().unwrap().push(path.clone());
             if authorized {
                 s.lock().unwrap().push(format!("AUTH {path}"));

@@ -33,6 +33,8 @@ struct Copier<'a> {
     src_target: &'a OciTarget,
     dest: Dest<'a>,
     stats: PushStats,
+    /// Some referrer went into a fallback index.
+    fallback: bool,
 }
 
 impl Copier<'_> {
@@ -72,7 +74,8 @@ impl Copier<'_> {
                     for b in blobs_of(&bytes)? {
                         self.blob(&b)?;
                     }
-                    self.dest.referrer(subject, &bytes, &mut self.stats)?;
+                    let (_, fallback) = self.dest.referrer(subject, &bytes, &mut self.stats)?;
+                    self.fallback |= fallback;
                 }
             }
             out.push(digest);
@@ -162,16 +165,13 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &OciOptions, to: &MirrorTo) -> Resu
             reg: &dest_reg,
             host: to.host,
             repo: to.repo,
-            referrers_api: false,
             mount_from: &mount_from,
         },
         stats: PushStats::default(),
+        fallback: false,
     };
     for (_, bytes, _) in &manifests {
         c.manifest(bytes, None)?;
-    }
-    if let Some((p, _, _)) = manifests.first() {
-        c.dest.referrers_api = dest_reg.has_referrers_api(&r0, &p.digest)?;
     }
     let index_sboms = if to.platforms.is_empty() {
         c.referrers(&index.digest)?
@@ -222,14 +222,15 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &OciOptions, to: &MirrorTo) -> Resu
             .next()
             .ok_or_else(|| anyhow::anyhow!("{file_name}: no executable"))?;
             for s in generated_for(&inv, &path, &file_name, choice) {
-                let d = c.dest.attach((&p.digest, bytes.len()), &s, &mut c.stats)?;
+                let (d, fallback) = c.dest.attach((&p.digest, bytes.len()), &s, &mut c.stats)?;
+                c.fallback |= fallback;
                 result.sboms.push(d);
             }
         }
     }
     // The tag last: a copy that fails part-way makes no version visible at the destination.
     c.manifest(&index_bytes, Some(&tag))?;
-    outcome.fallback_tags = !c.dest.referrers_api;
+    outcome.fallback_tags = c.fallback;
     outcome.stats = c.stats;
     Ok(outcome)
 }

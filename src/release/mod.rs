@@ -147,8 +147,6 @@ pub struct Dest<'a> {
     pub reg: &'a Registry,
     pub host: &'a str,
     pub repo: &'a str,
-    /// The registry has the referrers API; otherwise maintain the fallback tag.
-    pub referrers_api: bool,
     /// Repositories of the same registry to mount missing blobs from.
     pub mount_from: &'a [String],
 }
@@ -182,33 +180,47 @@ impl Dest<'_> {
         stats: &mut PushStats,
     ) -> Result<String> {
         stats.manifests += 1;
-        self.reg
-            .put_manifest(self.host, self.repo, tag, bytes, media_type)
+        Ok(self
+            .reg
+            .put_manifest(self.host, self.repo, tag, bytes, media_type)?
+            .digest)
     }
 
-    /// Put a referrer manifest (by digest) and record it in the fallback index when needed.
-    pub fn referrer(&self, subject: &str, bytes: &[u8], stats: &mut PushStats) -> Result<String> {
-        let digest = self.manifest(None, bytes, MANIFEST_MEDIA_TYPE, stats)?;
-        if !self.referrers_api {
-            let desc = referrer_descriptor(bytes)?;
-            if self
-                .reg
-                .add_fallback_referrer(self.host, self.repo, subject, desc)?
-            {
-                stats.manifests += 1;
-            }
+    /// Put a referrer manifest (by digest). A registry that indexed its `subject` says so with
+    /// `OCI-Subject`; without that answer the referrer goes into the `sha256-<hex>` fallback
+    /// index (distribution-spec, "Pushing Manifests with Subject"). Returns the digest and
+    /// whether the fallback index was used.
+    pub fn referrer(
+        &self,
+        subject: &str,
+        bytes: &[u8],
+        stats: &mut PushStats,
+    ) -> Result<(String, bool)> {
+        stats.manifests += 1;
+        let put = self
+            .reg
+            .put_manifest(self.host, self.repo, None, bytes, MANIFEST_MEDIA_TYPE)?;
+        if put.oci_subject.as_deref() == Some(subject) {
+            return Ok((put.digest, false));
         }
-        Ok(digest)
+        let desc = referrer_descriptor(bytes)?;
+        if self
+            .reg
+            .add_fallback_referrer(self.host, self.repo, subject, desc)?
+        {
+            stats.manifests += 1;
+        }
+        Ok((put.digest, true))
     }
 
     /// Attach `sbom` to the manifest `subject` (digest, size): its blob, the empty config, the
-    /// referrer manifest. Returns the referrer's digest.
+    /// referrer manifest. Returns the referrer's digest and whether the fallback index was used.
     pub fn attach(
         &self,
         subject: (&str, usize),
         sbom: &SbomDoc,
         stats: &mut PushStats,
-    ) -> Result<String> {
+    ) -> Result<(String, bool)> {
         let (layer, bytes) = layout::sbom_referrer(sbom, subject);
         self.blob(
             &layout::empty_digest(),

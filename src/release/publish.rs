@@ -103,11 +103,10 @@ pub fn publish(
     let reg = Registry::new(opts, host)?;
     let r0 = repo_ref(host, repo, &tag);
     reg.prepare_push(&r0);
-    let mut dest = Dest {
+    let dest = Dest {
         reg: &reg,
         host,
         repo,
-        referrers_api: false,
         mount_from,
     };
     let mut stats = PushStats::default();
@@ -124,18 +123,15 @@ pub fn publish(
     for (_, m) in &manifests {
         dest.manifest(None, m, MANIFEST_MEDIA_TYPE, &mut stats)?;
     }
-    if let Some(first) = outcome.platforms.first() {
-        dest.referrers_api = reg.has_referrers_api(&r0, &first.manifest)?;
-    }
     for (p, m) in &manifests {
         let subject = layout::digest(m);
         for s in plan.sboms.get(&p.platform()).into_iter().flatten() {
-            dest.attach((&subject, m.len()), s, &mut stats)?;
+            let (_, fallback) = dest.attach((&subject, m.len()), s, &mut stats)?;
+            outcome.fallback_tags |= fallback;
         }
     }
     // The tag last: a run that fails part-way leaves no half-published version visible.
     dest.manifest(Some(&tag), &index, INDEX_MEDIA_TYPE, &mut stats)?;
-    outcome.fallback_tags = !dest.referrers_api;
     outcome.stats = stats;
     Ok(outcome)
 }

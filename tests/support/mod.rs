@@ -249,6 +249,44 @@ pub fn sarif_errors(doc: &Value) -> Vec<String> {
     errs
 }
 
+/// One HTTP/1.1 request read off a connection (for the small in-process fakes).
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    /// Header lines, lowercased, without the line end.
+    pub headers: Vec<String>,
+    pub body: Vec<u8>,
+}
+
+pub fn read_request(c: &std::net::TcpStream) -> Option<Request> {
+    use std::io::{BufRead, Read};
+    let mut r = std::io::BufReader::new(c.try_clone().ok()?);
+    let mut first = String::new();
+    r.read_line(&mut first).ok()?;
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+            break;
+        }
+        headers.push(line.trim_end().to_ascii_lowercase());
+    }
+    let len = headers
+        .iter()
+        .find_map(|h| h.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    r.read_exact(&mut body).ok()?;
+    let mut parts = first.split_whitespace();
+    Some(Request {
+        method: parts.next().unwrap_or("").to_string(),
+        path: parts.next().unwrap_or("/").to_string(),
+        headers,
+        body,
+    })
+}
+
 /// The real Trivy build for `version` ("0.44.1" or "0.76.0"), if fetched.
 pub fn trivy(version: &str) -> Option<PathBuf> {
     let p = repo()

@@ -30,6 +30,13 @@ pub enum BlobData<'a> {
     Fetch(&'a dyn Fn() -> Result<std::path::PathBuf>),
 }
 
+/// A manifest written: its digest, and `OCI-Subject` when the registry sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Put {
+    pub digest: String,
+    pub oci_subject: Option<String>,
+}
+
 /// Upload counters for the summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PushStats {
@@ -149,7 +156,8 @@ impl Registry {
     }
 
     /// Put a manifest exactly as given, under `reference` (a tag, or its own digest); returns
-    /// its digest.
+    /// its digest and the registry's `OCI-Subject` answer (present when it indexed the manifest's
+    /// `subject` through its referrers API).
     pub fn put_manifest(
         &self,
         host: &str,
@@ -157,28 +165,61 @@ impl Registry {
         reference: Option<&str>,
         bytes: &[u8],
         media_type: &str,
-    ) -> Result<String> {
+    ) -> Result<Put> {
         let digest = sha256_digest(bytes);
         let r = repo_ref(host, repo, reference.unwrap_or(&digest));
-        let ct: reqwest::header::HeaderValue = media_type
-            .parse()
-            .map_err(|_| anyhow!("bad media type {media_type}"))?;
+        let scheme = if self.plain_http { "http" } else { "https" };
+        let url = format!(
+            "{scheme}://{}/v2/{}/manifests/{}",
+            r.resolve_registry(),
+            r.repository(),
+            reference.unwrap_or(&digest)
+        );
         self.retry(|| {
-            self.rt
+            // Credentials for this registry only; reqwest drops them on a cross-host redirect.
+            let token = self
+                .rt
                 .block_on(
                     self.client
-                        .push_manifest_raw(&r, bytes.to_vec(), ct.clone()),
+                        .auth(&r, &self.auth, oci_client::RegistryOperation::Push),
                 )
-                .map(|_| ())
-                .map_err(|e| anyhow!("{}: putting manifest {digest}: {e}", r.whole()))
-        })?;
-        Ok(digest)
-    }
-
-    /// Whether the registry serves the OCI 1.1 referrers API (it then indexes `subject`
-    /// itself and the fallback tag must not be written).
-    pub fn has_referrers_api(&self, r: &Reference, subject: &str) -> Result<bool> {
-        Ok(self.referrers_api(r, subject)?.is_some())
+                .ok()
+                .flatten();
+            let mut req = self
+                .http
+                .put(&url)
+                .header("Content-Type", media_type)
+                .body(bytes.to_vec());
+            req = match (&token, &self.auth) {
+                (Some(t), _) => req.bearer_auth(t),
+                (None, oci_client::secrets::RegistryAuth::Basic(u, p)) => {
+                    req.basic_auth(u, Some(p))
+                }
+                _ => req,
+            };
+            let resp = req
+                .send()
+                .map_err(|e| anyhow!("{}: putting manifest {digest}: {e}", r.whole()))?;
+            let status = resp.status();
+            let subject = resp
+                .headers()
+                .get("oci-subject")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            if !status.is_success() {
+                let body = resp.text().unwrap_or_default();
+                bail!(
+                    "{}: putting manifest {digest}: HTTP {} {}",
+                    r.whole(),
+                    status.as_u16(),
+                    body.chars().take(300).collect::<String>()
+                );
+            }
+            Ok(Put {
+                digest: digest.clone(),
+                oci_subject: subject,
+            })
+        })
     }
 
     /// Add `descriptor` to the `sha256-<hex>` referrers index of `subject`: read it (404 →
