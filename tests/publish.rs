@@ -822,45 +822,32 @@ fn publish_with_basic_auth_sends_credentials_to_the_destination() {
 /// (blob storage is the real registry's business in the tests above) and records every request.
 #[test]
 fn no_fallback_tag_when_the_registry_answers_oci_subject() {
-    use std::io::Write;
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let host = l.local_addr().unwrap().to_string();
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let s = seen.clone();
-    std::thread::spawn(move || {
-        for c in l.incoming() {
-            let Ok(mut c) = c else { continue };
-            let Some(req) = read_request(&c) else {
-                continue;
-            };
-            let (method, path, body) = (req.method, req.path, req.body);
-            s.lock().unwrap().push(format!("{method} {path}"));
-            let mut headers = String::new();
-            let status = match method.as_str() {
-                "GET" if path == "/v2/" => 200,
-                "HEAD" if path.contains("/blobs/") => 200,
-                "PUT" if path.contains("/manifests/") => {
-                    let d = format!(
-                        "sha256:{}",
-                        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&body))
-                    );
-                    headers.push_str(&format!(
-                        "Docker-Content-Digest: {d}\r\nLocation: {}\r\n",
-                        path
-                    ));
-                    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                    if let Some(sd) = v.pointer("/subject/digest").and_then(Value::as_str) {
-                        headers.push_str(&format!("OCI-Subject: {sd}\r\n"));
-                    }
-                    201
+    let host = serve_http("127.0.0.1:0", move |req| {
+        s.lock()
+            .unwrap()
+            .push(format!("{} {}", req.method, req.path));
+        let mut headers = Vec::new();
+        let status = match req.method.as_str() {
+            "GET" if req.path == "/v2/" => 200,
+            "HEAD" if req.path.contains("/blobs/") => 200,
+            "PUT" if req.path.contains("/manifests/") => {
+                let d = format!(
+                    "sha256:{}",
+                    hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&req.body))
+                );
+                headers.push(("Docker-Content-Digest".to_string(), d));
+                headers.push(("Location".to_string(), req.path.clone()));
+                let v: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+                if let Some(sd) = v.pointer("/subject/digest").and_then(Value::as_str) {
+                    headers.push(("OCI-Subject".to_string(), sd.to_string()));
                 }
-                _ => 404,
-            };
-            let reply = format!(
-                "HTTP/1.1 {status} X\r\nContent-Length: 0\r\nConnection: close\r\n{headers}\r\n"
-            );
-            let _ = c.write_all(reply.as_bytes());
-        }
+                201
+            }
+            _ => 404,
+        };
+        (status, headers, Vec::new())
     });
     let v = ok_json(&publish_to(
         &host,

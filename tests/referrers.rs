@@ -36,53 +36,37 @@ fn serve(routes: Routes) -> (String, Arc<Mutex<Vec<String>>>) {
 /// [`serve`] on a chosen address; a request carrying `Authorization` is also recorded as
 /// `AUTH <path>`.
 fn serve_on(addr: &str, routes: Routes) -> (String, Arc<Mutex<Vec<String>>>) {
-    let l = std::net::TcpListener::bind(addr).unwrap();
-    let host = l.local_addr().unwrap().to_string();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let s = seen.clone();
-    std::thread::spawn(move || {
-        for c in l.incoming() {
-            let Ok(mut c) = c else { continue };
-            let Some(req) = read_request(&c) else {
-                continue;
-            };
-            let authorized = req.headers.iter().any(|h| h.starts_with("authorization:"));
-            let path = req.path;
-            s.lock().unwrap().push(path.clone());
-            if authorized {
-                s.lock().unwrap().push(format!("AUTH {path}"));
-            }
-            let mut routes = routes.lock().unwrap();
-            let (status, ctype, body, extra) = match routes.get_mut(&path) {
-                Some(rep) if rep.fail_first > 0 => {
-                    rep.fail_first -= 1;
-                    (503, "text/plain".into(), b"busy".to_vec(), vec![])
-                }
-                Some(rep) => (
-                    rep.status,
-                    rep.content_type.clone(),
-                    rep.body.clone(),
-                    rep.headers.clone(),
-                ),
-                None => (
-                    404,
-                    "application/json".into(),
-                    br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#
-                        .to_vec(),
-                    vec![],
-                ),
-            };
-            let mut head = format!(
-                "HTTP/1.1 {status} X\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n",
-                body.len()
-            );
-            for (k, v) in extra {
-                head.push_str(&format!("{k}: {v}\r\n"));
-            }
-            head.push_str("\r\n");
-            let _ = c.write_all(head.as_bytes());
-            let _ = c.write_all(&body);
+    let host = serve_http(addr, move |req| {
+        let authorized = req.headers.iter().any(|h| h.starts_with("authorization:"));
+        let path = req.path;
+        s.lock().unwrap().push(path.clone());
+        if authorized {
+            s.lock().unwrap().push(format!("AUTH {path}"));
         }
+        let mut routes = routes.lock().unwrap();
+        let (status, ctype, body, mut extra) = match routes.get_mut(&path) {
+            Some(rep) if rep.fail_first > 0 => {
+                rep.fail_first -= 1;
+                (503, "text/plain".into(), b"busy".to_vec(), vec![])
+            }
+            Some(rep) => (
+                rep.status,
+                rep.content_type.clone(),
+                rep.body.clone(),
+                rep.headers.clone(),
+            ),
+            None => (
+                404,
+                "application/json".into(),
+                br#"{"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown"}]}"#
+                    .to_vec(),
+                vec![],
+            ),
+        };
+        extra.push(("Content-Type".into(), ctype));
+        (status, extra, body)
     });
     (host, seen)
 }

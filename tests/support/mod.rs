@@ -287,6 +287,36 @@ pub fn read_request(c: &std::net::TcpStream) -> Option<Request> {
     })
 }
 
+/// An in-process HTTP/1.1 server on `addr` (port 0 for any) answering each request with
+/// `handler`'s `(status, headers, body)`, one request per connection; returns `HOST:PORT`.
+pub fn serve_http(
+    addr: &str,
+    mut handler: impl FnMut(Request) -> (u16, Vec<(String, String)>, Vec<u8>) + Send + 'static,
+) -> String {
+    let l = std::net::TcpListener::bind(addr).unwrap();
+    let host = l.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            let Some(req) = read_request(&c) else {
+                continue;
+            };
+            let (status, headers, body) = handler(req);
+            let mut head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                body.len()
+            );
+            for (k, v) in headers {
+                head.push_str(&format!("{k}: {v}\r\n"));
+            }
+            head.push_str("\r\n");
+            let _ = c.write_all(head.as_bytes());
+            let _ = c.write_all(&body);
+        }
+    });
+    host
+}
+
 /// The real Trivy build for `version` ("0.44.1" or "0.76.0"), if fetched.
 pub fn trivy(version: &str) -> Option<PathBuf> {
     let p = repo()
