@@ -11,6 +11,7 @@ use anyhow::{Result, anyhow, bail};
 use super::scan::{now, open_database};
 use super::{GateArgs, outputs};
 use crate::analysis::policy::cfg::{GoMinor, Policy};
+use crate::analysis::policy::lock::Known;
 use crate::analysis::policy::waivers::Waivers;
 use crate::analysis::policy::{self, RuleId, Sink, checks};
 use crate::analysis::vuln;
@@ -19,6 +20,7 @@ use crate::inventory::{Inventory, gobin};
 use crate::report::RenderOptions;
 use crate::report::findings::DbInfo;
 use crate::report::gate::{GateFormat, GateReport};
+use crate::source::Target;
 use crate::source::lockfile::{self, LockFile};
 use crate::{pipeline, source};
 
@@ -70,24 +72,27 @@ pub fn run(args: &GateArgs) -> Result<u8> {
     let mut targets = source::resolve(&args.targets, &oci)?;
     let mut sink = Sink::new(&policy);
 
-    // Lock file: locate every locked package, check its hashes, and inventory it too.
-    let mut checked = Vec::new();
+    // Lock file: locate every locked package; it is inventoried with the targets, and its hashes
+    // are checked below with what that read already computed.
+    let mut packages = Vec::new();
     if let Some(lock) = &lock {
         let local: Vec<_> = targets.iter().filter(|t| !t.oci).cloned().collect();
-        let packages = lockfile::locate(lock, &local, &oci)?;
-        checked = policy::lock::check(&mut sink, lock, &packages)?;
-        let mut by_path: BTreeMap<PathBuf, _> = BTreeMap::new();
-        for pkg in &packages {
-            let naming = lockfile::naming_for(&lock.providers[pkg.provider], pkg);
-            by_path.insert(pkg.target.path.clone(), (pkg.target.clone(), naming));
-        }
+        packages = lockfile::locate(lock, &local, &oci)?;
+        let mut by_path: BTreeMap<PathBuf, (&Target, &str)> = packages
+            .iter()
+            .map(|p| {
+                let address = lock.providers[p.provider].address.as_str();
+                (p.target.path.clone(), (&p.target, address))
+            })
+            .collect();
         for t in &mut targets {
-            if let Some((_, n)) = by_path.remove(&t.path) {
-                t.naming.address = n.address;
+            if let Some((_, a)) = by_path.remove(&t.path) {
+                t.naming.address = Some(a.to_string());
             }
         }
-        for (_, (mut t, n)) in by_path {
-            t.naming.address = n.address;
+        for (_, (t, a)) in by_path {
+            let mut t = t.clone();
+            t.naming.address = Some(a.to_string());
             targets.push(t);
         }
     }
@@ -98,6 +103,7 @@ pub fn run(args: &GateArgs) -> Result<u8> {
         ..Limits::default()
     };
     let mut inventories: Vec<Inventory> = Vec::new();
+    let mut known: BTreeMap<PathBuf, Known> = BTreeMap::new();
     let mut failures = Vec::new();
     let mut labels = Vec::new();
     for t in &targets {
@@ -112,6 +118,15 @@ pub fn run(args: &GateArgs) -> Result<u8> {
             args.registry.sbom_source,
         ) {
             Ok(invs) => {
+                if let Some(s) = invs.first().map(|i| &i.subject) {
+                    known.insert(
+                        t.path.clone(),
+                        Known {
+                            zh: s.zip_sha256.clone(),
+                            exe: s.exe_digest(),
+                        },
+                    );
+                }
                 labels.extend(invs.iter().map(|i| i.subject.label.clone()));
                 inventories.extend(invs);
             }
@@ -147,6 +162,10 @@ pub fn run(args: &GateArgs) -> Result<u8> {
             failures.join("\n  ")
         );
     }
+    let checked = match &lock {
+        Some(lock) => policy::lock::check(&mut sink, lock, &packages, &known)?,
+        None => Vec::new(),
+    };
 
     // The vulnerability database: required by the vulnerability rule, and fresh enough.
     let vuln_rule = policy.rules.vulnerability.clone();
@@ -205,6 +224,8 @@ pub fn run(args: &GateArgs) -> Result<u8> {
     }
 
     let mut violations = sink.violations;
+    let notes = policy::apply_waivers(&mut violations, &waivers, now());
+    // Failing first, then by severity, rule, artifact and id.
     violations.sort_by(|a, b| {
         b.fails()
             .cmp(&a.fails())
@@ -213,8 +234,6 @@ pub fn run(args: &GateArgs) -> Result<u8> {
             .then(a.about.artifact.cmp(&b.about.artifact))
             .then(a.id.cmp(&b.id))
     });
-    let notes = policy::apply_waivers(&mut violations, &waivers, now());
-    violations.sort_by_key(|v| !v.fails());
     let report = GateReport {
         policy_name: policy.name.clone(),
         policy_source: policy.source.clone(),

@@ -163,31 +163,11 @@ pub struct GateArgs {
 /// How a destination registry is written to.
 #[derive(Debug, Args)]
 pub struct PushArgs {
-    /// Only these platforms, OS_ARCH (repeatable; default: all).
-    #[arg(long = "platform", value_name = "OS_ARCH")]
-    pub platforms: Vec<String>,
-    /// Talk plain HTTP to registries (loopback and test registries only).
-    #[arg(long)]
-    pub plain_http: bool,
-    /// Registry user name for the destination (with --password-stdin); otherwise
-    /// docker/podman auth files are used.
-    #[arg(long, value_name = "USER", requires = "password_stdin")]
-    pub username: Option<String>,
-    /// Read the destination registry's password from standard input.
-    #[arg(long, requires = "username")]
-    pub password_stdin: bool,
-    /// Registry request timeout in seconds.
-    #[arg(long = "registry-timeout", value_name = "SECS", default_value_t = 60)]
-    pub registry_timeout: u64,
-    /// Retries on 429, 5xx, timeouts and dropped connections.
-    #[arg(long = "registry-retries", value_name = "N", default_value_t = 3)]
-    pub registry_retries: u32,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
     /// Cache directory for blobs read from a source registry.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Do not use the blob cache.
-    #[arg(long)]
-    pub no_cache: bool,
 }
 
 #[derive(Debug, Args)]
@@ -262,16 +242,23 @@ pub struct RegistryArgs {
     /// (default: the oci_mirror block of ~/.tofurc or TF_CLI_CONFIG_FILE).
     #[arg(long, value_name = "TEMPLATE")]
     pub oci_mirror: Option<String>,
+    /// Inventory source for OCI targets.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub sbom_source: SbomSource,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+}
+
+/// How a registry is talked to: shared by every command that reads or writes one.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
     /// Registry request timeout in seconds (connect and read).
     #[arg(long = "registry-timeout", value_name = "SECS", default_value_t = 60)]
     pub registry_timeout: u64,
     /// Retries on 429, 5xx, timeouts and dropped connections (exponential backoff).
     #[arg(long = "registry-retries", value_name = "N", default_value_t = 3)]
     pub registry_retries: u32,
-    /// Inventory source for OCI targets.
-    #[arg(long, value_enum, default_value = "auto")]
-    pub sbom_source: SbomSource,
-    /// Platforms to fetch from an OCI target, OS_ARCH (repeatable; default: all).
+    /// Platforms, OS_ARCH (repeatable; default: all).
     #[arg(long = "platform", value_name = "OS_ARCH")]
     pub platforms: Vec<String>,
     /// Talk plain HTTP to registries (loopback and test registries only).
@@ -281,6 +268,7 @@ pub struct RegistryArgs {
     #[arg(long)]
     pub no_cache: bool,
     /// Registry user name (with --password-stdin); otherwise docker/podman auth files are used.
+    /// Copies send it to the destination only.
     #[arg(long, value_name = "USER", requires = "password_stdin")]
     pub username: Option<String>,
     /// Read the registry password from standard input.
@@ -468,15 +456,28 @@ fn oci_options(
     r: &RegistryArgs,
     cache_dir: &Option<PathBuf>,
 ) -> anyhow::Result<crate::source::oci::OciOptions> {
+    Ok(crate::source::oci::OciOptions {
+        attached: r.sbom_source != SbomSource::Binary,
+        version: r.version.clone(),
+        oci_mirror: r.oci_mirror.clone(),
+        ..connect_options(&r.connect, cache_dir)?
+    })
+}
+
+/// Registry options from the connection flags alone (`--password-stdin` reads stdin here).
+fn connect_options(
+    c: &ConnectArgs,
+    cache_dir: &Option<PathBuf>,
+) -> anyhow::Result<crate::source::oci::OciOptions> {
     use crate::source::oci::{BlobCache, OciOptions, auth::ExplicitCredentials};
-    let password = if r.password_stdin {
+    let password = if c.password_stdin {
         let mut p = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut p)?;
         Some(p.trim_end_matches(['\n', '\r']).to_string())
     } else {
         None
     };
-    let cache = if r.no_cache {
+    let cache = if c.no_cache {
         BlobCache::temporary()?
     } else {
         BlobCache::at(
@@ -486,17 +487,15 @@ fn oci_options(
         )
     };
     Ok(OciOptions {
-        plain_http: r.plain_http,
-        platforms: r.platforms.clone(),
+        plain_http: c.plain_http,
+        platforms: c.platforms.clone(),
         cache,
         credentials: ExplicitCredentials {
-            username: r.username.clone(),
+            username: c.username.clone(),
             password,
         },
-        attached: r.sbom_source != SbomSource::Binary,
-        version: r.version.clone(),
-        oci_mirror: r.oci_mirror.clone(),
-        timeout: std::time::Duration::from_secs(r.registry_timeout),
-        retries: r.registry_retries,
+        timeout: std::time::Duration::from_secs(c.registry_timeout),
+        retries: c.registry_retries,
+        ..OciOptions::default()
     })
 }

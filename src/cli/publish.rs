@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::{MirrorArgs, PublishArgs, PushArgs, RegistryArgs};
+use super::{MirrorArgs, PublishArgs, PushArgs};
 use crate::release::local;
 use crate::release::publish::{Plan, parse_destination, publish};
 use crate::release::{Outcome, mirror};
@@ -14,19 +14,7 @@ use crate::source::oci::{OciOptions, OciTarget};
 
 /// Registry options for the destination (explicit credentials go there only).
 fn push_options(p: &PushArgs) -> Result<OciOptions> {
-    let r = RegistryArgs {
-        version: None,
-        oci_mirror: None,
-        registry_timeout: p.registry_timeout,
-        registry_retries: p.registry_retries,
-        sbom_source: crate::inventory::SbomSource::Auto,
-        platforms: p.platforms.clone(),
-        plain_http: p.plain_http,
-        no_cache: p.no_cache,
-        username: p.username.clone(),
-        password_stdin: p.password_stdin,
-    };
-    super::oci_options(&r, &p.cache_dir)
+    super::connect_options(&p.connect, &p.cache_dir)
 }
 
 fn print(outcome: &Outcome, json: bool) -> Result<()> {
@@ -59,7 +47,7 @@ pub fn run_publish(args: &PublishArgs) -> Result<u8> {
         &args.dist,
         args.version.as_deref(),
         true,
-        &args.push.platforms,
+        &args.push.connect.platforms,
     )?;
     let files = sbom_files(&args.sbom)?;
     for p in files.keys() {
@@ -102,7 +90,7 @@ pub fn run_mirror(args: &MirrorArgs) -> Result<u8> {
                 host: &host,
                 repo: &repo,
                 opts: &dest_opts,
-                platforms: &args.push.platforms,
+                platforms: &args.push.connect.platforms,
                 generate: args.generate_sboms.then_some(args.sbom_format),
                 dry_run: args.dry_run,
             },
@@ -112,7 +100,7 @@ pub fn run_mirror(args: &MirrorArgs) -> Result<u8> {
             &[PathBuf::from(&args.source)],
             args.version.as_deref(),
             false,
-            &args.push.platforms,
+            &args.push.connect.platforms,
         )?;
         let sboms = release
             .packages

@@ -91,6 +91,13 @@ pub struct Subject {
 }
 
 impl Subject {
+    /// The executable's name and SHA-256 as bytes, when it was hashed.
+    pub fn exe_digest(&self) -> Option<(String, [u8; 32])> {
+        let mut sum = [0u8; 32];
+        hex::decode_to_slice(self.exe_sha256.as_deref()?, &mut sum).ok()?;
+        Some((self.exe_name.clone(), sum))
+    }
+
     /// `terraform-provider-TYPE` when known, else the executable name.
     pub fn provider_name(&self) -> String {
         match &self.naming.provider_type {

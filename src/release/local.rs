@@ -198,12 +198,8 @@ pub fn read(
             size: std::fs::metadata(&t.path)?.len(),
             h1: {
                 // The executable's SHA-256 is known from the scan; only other entries are read.
-                let exe = inventory.subject.exe_sha256.as_deref().and_then(|h| {
-                    let mut a = [0u8; 32];
-                    hex::decode_to_slice(h, &mut a).ok().map(|_| a)
-                });
-                let known = exe.map(|a| (inventory.subject.exe_name.as_str(), a));
-                hashes::zip_h1_known(&t.path, known)?
+                let exe = inventory.subject.exe_digest();
+                hashes::zip_h1_known(&t.path, exe.as_ref().map(|(n, s)| (n.as_str(), *s)))?
             },
             path: t.path.clone(),
             file_name,

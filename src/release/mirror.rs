@@ -185,8 +185,9 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &OciOptions, to: &MirrorTo) -> Resu
     };
     for ((p, bytes, zip), result) in manifests.iter().zip(outcome.platforms.iter_mut()) {
         result.sboms = c.referrers(&p.digest)?;
-        // The ZIP is at hand when it was downloaded (or cached): record its h1: too.
-        let cached = src_reg.blob_to_cache(&c.src_ref(&zip.digest), zip).ok();
+        // The ZIP is at hand when it was downloaded (or cached): record its h1: too. A mounted
+        // blob is not downloaded for this.
+        let cached = src_reg.cached_blob(&zip.digest);
         if let Some(path) = &cached {
             result.h1 = hashes::zip_h1(path).ok();
         }

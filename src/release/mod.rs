@@ -61,16 +61,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    /// The `h1:`/`zh:` lines of every platform, as `.terraform.lock.hcl` wants them.
-    pub fn lock_hashes(&self) -> String {
+    /// The `h1:` and `zh:` hashes of every platform, as `.terraform.lock.hcl` lists them.
+    pub fn lock_hashes(&self) -> BTreeSet<String> {
         let mut all = BTreeSet::new();
         for p in &self.platforms {
             all.insert(format!("zh:{}", p.zh));
-            if let Some(h) = &p.h1 {
-                all.insert(h.clone());
-            }
+            all.extend(p.h1.clone());
         }
-        hashes::lock_block(&all)
+        all
     }
 
     pub fn render_text(&self) -> String {
@@ -116,7 +114,11 @@ impl Outcome {
                 }
             );
         }
-        let _ = writeln!(s, "\nfor .terraform.lock.hcl:\n{}", self.lock_hashes());
+        let _ = writeln!(
+            s,
+            "\nfor .terraform.lock.hcl:\n{}",
+            hashes::lock_block(&self.lock_hashes())
+        );
         s
     }
 
@@ -129,13 +131,7 @@ impl Outcome {
             "present": self.stats.present,
             "manifests": self.stats.manifests,
         });
-        v["lockHashes"] = json!(
-            self.lock_hashes()
-                .lines()
-                .filter_map(|l| l.trim().strip_prefix('"'))
-                .map(|l| l.trim_end_matches(',').trim_end_matches('"'))
-                .collect::<Vec<_>>()
-        );
+        v["lockHashes"] = json!(self.lock_hashes());
         let mut out = serde_json::to_vec_pretty(&v).unwrap_or_default();
         out.push(b'\n');
         out

@@ -342,20 +342,12 @@ fn render_sarif(r: &GateReport) -> Vec<u8> {
             res
         })
         .collect();
-    to_json_bytes(&json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "provguard",
-                "version": r.opts.tool_version,
-                "informationUri": "https://github.com/provguard/provguard",
-                "rules": rules,
-            }},
-            "results": results,
-            "properties": {"policy": r.policy_name, "passed": r.passed()},
-        }],
-    }))
+    crate::report::findings::sarif::log(
+        r.opts.tool_version,
+        rules,
+        results,
+        json!({"policy": r.policy_name, "passed": r.passed()}),
+    )
 }
 
 fn md_escape(s: &str) -> String {

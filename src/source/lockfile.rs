@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use super::Target;
 use super::oci::{self, OciOptions, address};
-use crate::artifact::{Naming, naming};
+use crate::artifact::naming;
 
 /// One `provider "ADDRESS" { … }` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -265,14 +265,6 @@ pub fn locate(lock: &LockFile, local: &[Target], oci_opts: &OciOptions) -> Resul
         out.extend(found);
     }
     Ok(out)
-}
-
-/// A target's naming, completed from the lock when the layout did not say.
-pub fn naming_for(p: &LockedProvider, pkg: &Package) -> Naming {
-    let mut n = pkg.target.naming.clone();
-    n.address = Some(p.address.clone());
-    n.version = n.version.or_else(|| Some(p.version.clone()));
-    n
 }
 
 #[cfg(test)]

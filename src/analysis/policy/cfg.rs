@@ -159,6 +159,18 @@ macro_rules! rule_cfg {
                 }
             }
 
+            /// A stand-alone rule keeps its parameters and borrows only the texts and the
+            /// severity it leaves out.
+            pub fn borrow_texts(self, base: &Self) -> Self {
+                $name {
+                    title: self.title.or_else(|| base.title.clone()),
+                    severity: self.severity.or(base.severity),
+                    rationale: self.rationale.or_else(|| base.rationale.clone()),
+                    remediation: self.remediation.or_else(|| base.remediation.clone()),
+                    ..self
+                }
+            }
+
             pub fn common(&self) -> Common<'_> {
                 Common {
                     title: self.title.as_deref(),
@@ -303,26 +315,6 @@ pub struct Policy {
     pub rules: Rules,
 }
 
-fn merge_opt<T: Clone>(
-    user: Option<T>,
-    base: &Option<T>,
-    extends: bool,
-    merge: impl Fn(T, &T) -> T,
-) -> Option<T> {
-    match (user, base) {
-        (Some(u), Some(b)) => Some(merge(u, b)),
-        (Some(u), None) => Some(u),
-        (None, b) if extends => b.clone(),
-        (None, _) => None,
-    }
-}
-
-macro_rules! merge_rules {
-    ($user:expr, $base:expr, $extends:expr, $($f:ident),*) => {
-        Rules { $($f: merge_opt($user.$f, &$base.$f, $extends, |u, b| u.merge(b)),)* }
-    };
-}
-
 impl Policy {
     /// The built-in policy.
     pub fn builtin() -> Policy {
@@ -358,43 +350,19 @@ impl Policy {
 impl PolicyFile {
     /// Texts always come from the built-in rule of the same id; parameters only with `extends`.
     fn rules_filled(self, base: &Rules, extends: bool) -> Rules {
-        let filled = merge_rules!(
-            self.rule,
-            base,
-            extends,
-            vulnerability,
-            lock_hash,
-            lock_platform,
-            sbom_required,
-            sbom_drift,
-            license,
-            go_version,
-            vcs_modified,
-            trimpath,
-            cgo,
-            local_replace,
-            devel_dependency,
-            upx,
-            registry_host
-        );
-        if extends {
-            return filled;
-        }
-        // Stand-alone: keep the user's parameters, borrow only texts and severity.
-        macro_rules! texts {
+        let user = self.rule;
+        macro_rules! fill {
             ($($f:ident),*) => {
-                Rules { $($f: filled.$f.map(|mut r| {
-                    if let Some(b) = &base.$f {
-                        r.title = r.title.or_else(|| b.title.clone());
-                        r.rationale = r.rationale.or_else(|| b.rationale.clone());
-                        r.remediation = r.remediation.or_else(|| b.remediation.clone());
-                        r.severity = r.severity.or(b.severity);
-                    }
-                    r
-                }),)* }
+                Rules { $($f: match (user.$f, &base.$f) {
+                    (Some(u), Some(b)) if extends => Some(u.merge(b)),
+                    (Some(u), Some(b)) => Some(u.borrow_texts(b)),
+                    (Some(u), None) => Some(u),
+                    (None, b) if extends => b.clone(),
+                    (None, _) => None,
+                },)* }
             };
         }
-        texts!(
+        fill!(
             vulnerability,
             lock_hash,
             lock_platform,

@@ -9,6 +9,9 @@
 //! as `zh:` hashes (every platform locked), and otherwise a platform the lock never recorded
 //! (`lock-platform`).
 
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
 use anyhow::{Context, Result};
 
 use super::{About, Location, Raw, RuleId, Sink, checks};
@@ -29,8 +32,22 @@ pub struct Checked {
     pub matched_by: &'static str,
 }
 
-/// Hash each package, compare with the lock, and report violations into `sink`.
-pub fn check(sink: &mut Sink, lock: &LockFile, packages: &[Package]) -> Result<Vec<Checked>> {
+/// What reading a package for its inventory already computed: the ZIP's SHA-256 and the
+/// executable entry's name and SHA-256 (so `h1:` need not inflate it again).
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    pub zh: Option<String>,
+    pub exe: Option<(String, [u8; 32])>,
+}
+
+/// Hash each package (reusing `known` hashes by path), compare with the lock, and report
+/// violations into `sink`.
+pub fn check(
+    sink: &mut Sink,
+    lock: &LockFile,
+    packages: &[Package],
+    known: &BTreeMap<PathBuf, Known>,
+) -> Result<Vec<Checked>> {
     let lock_path = lock.path.display().to_string();
     for p in &lock.providers {
         let about = About {
@@ -60,14 +77,17 @@ pub fn check(sink: &mut Sink, lock: &LockFile, packages: &[Package]) -> Result<V
                 None,
                 hashes::dir_h1(dir).with_context(|| format!("cannot hash {}", dir.display()))?,
             ),
-            None => (
-                Some(
-                    HashingFile::open(path)
+            None => {
+                let k = known.get(path).cloned().unwrap_or_default();
+                let zh = match k.zh {
+                    Some(z) => z,
+                    None => HashingFile::open(path)
                         .and_then(|h| h.finish())
                         .with_context(|| format!("cannot hash {}", path.display()))?,
-                ),
-                hashes::zip_h1(path)?,
-            ),
+                };
+                let exe = k.exe.as_ref().map(|(n, sum)| (n.as_str(), *sum));
+                (Some(zh), hashes::zip_h1_known(path, exe)?)
+            }
         };
         let lock_zh: Vec<&str> = p.zh().collect();
         let lock_h1: Vec<&str> = p.h1().collect();

@@ -93,18 +93,33 @@ pub fn render(r: &ScanReport) -> Vec<u8> {
         let id = res["ruleId"].as_str().unwrap_or_default().to_string();
         res["ruleIndex"] = json!(index[&id]);
     }
+    log(
+        r.opts.tool_version,
+        rules.into_values().collect(),
+        results,
+        json!({"database": r.db.describe()}),
+    )
+}
+
+/// A SARIF 2.1.0 log of one provguard run (shared by `scan` and `gate`).
+pub fn log(
+    tool_version: &str,
+    rules: Vec<Value>,
+    results: Vec<Value>,
+    properties: Value,
+) -> Vec<u8> {
     to_json_bytes(&json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [{
             "tool": {"driver": {
                 "name": "provguard",
-                "version": r.opts.tool_version,
+                "version": tool_version,
                 "informationUri": "https://github.com/provguard/provguard",
-                "rules": rules.into_values().collect::<Vec<_>>(),
+                "rules": rules,
             }},
             "results": results,
-            "properties": {"database": r.db.describe()},
+            "properties": properties,
         }],
     }))
 }

@@ -109,6 +109,11 @@ impl Registry {
         })
     }
 
+    /// The cached copy of a blob, if one is there (nothing is downloaded).
+    pub fn cached_blob(&self, digest: &str) -> Option<PathBuf> {
+        self.cache.get(digest)
+    }
+
     /// A blob into the cache (verified); returns its path.
     pub fn blob_to_cache(&self, r: &Reference, b: &BlobRef) -> Result<PathBuf> {
         if let Some(p) = self.cache.get(&b.digest) {

@@ -264,11 +264,6 @@ impl Registry {
         Ok(true)
     }
 
-    /// Raw bytes and digest of a manifest that may be absent.
-    pub fn manifest_if_any(&self, r: &Reference) -> Result<Option<(Vec<u8>, String)>> {
-        self.try_manifest(r)
-    }
-
     /// A manifest by digest, verified.
     pub fn manifest_by_digest(&self, r: &Reference, digest: &str) -> Result<Vec<u8>> {
         Ok(self.manifest(r, Some(digest))?.0)
