@@ -188,16 +188,21 @@ fn fake_registry_with(
     (host, seen, digest(&r), digest(&sig))
 }
 
-#[test]
-fn referrers_api_pages_and_filters_on_the_client() {
-    let (host, seen, referrer, sig) = fake_registry(200);
-    let o = provguard()
+/// `provguard sbom --compare` of the fake's demo provider.
+fn compare(host: &str) -> std::process::Output {
+    provguard()
         .args(["sbom", "--plain-http", "--no-cache", "--compare"])
         .arg(format!(
             "oci://{host}/example/terraform-provider-demo:1.2.3"
         ))
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn referrers_api_pages_and_filters_on_the_client() {
+    let (host, seen, referrer, sig) = fake_registry(200);
+    let o = compare(&host);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains(&format!("attached cyclonedx 1.6 SBOM {referrer} on the platform manifest (found via referrers-api)")), "{out}");
@@ -223,13 +228,7 @@ fn referrers_api_pages_and_filters_on_the_client() {
 #[test]
 fn a_referrers_api_error_is_not_read_as_no_sbom() {
     let (host, _, _, _) = fake_registry(400);
-    let o = provguard()
-        .args(["sbom", "--plain-http", "--no-cache", "--compare"])
-        .arg(format!(
-            "oci://{host}/example/terraform-provider-demo:1.2.3"
-        ))
-        .output()
-        .unwrap();
+    let o = compare(&host);
     assert_eq!(o.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&o.stderr).contains("referrers API for sha256:"),
@@ -241,12 +240,7 @@ fn a_referrers_api_error_is_not_read_as_no_sbom() {
 #[test]
 fn transient_failures_are_retried_with_backoff() {
     let (host, seen, _, _) = fake_registry_flaky(200, 2);
-    let target = format!("oci://{host}/example/terraform-provider-demo:1.2.3");
-    let o = provguard()
-        .args(["sbom", "--plain-http", "--no-cache", "--compare"])
-        .arg(&target)
-        .output()
-        .unwrap();
+    let o = compare(&host);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let tag_requests = seen
         .lock()
