@@ -11,7 +11,7 @@ use support::*;
 
 /// `go version -m` output without the blank lines Go 1.19 prints after `=>` lines.
 fn go_version_m(bin: &Path) -> String {
-    let o = Command::new("go")
+    let o = Command::new(go19())
         .args(["version", "-m"])
         .arg(bin)
         .output()

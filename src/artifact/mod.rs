@@ -69,6 +69,18 @@ pub struct Naming {
     pub address: Option<String>,
 }
 
+/// Where in an OCI registry an artifact was fetched from: the reference given, its registry
+/// host, and the digests of the index, the platform manifest and the ZIP layer (`zh:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistryOrigin {
+    /// `oci://HOST/REPO:TAG`, as given or resolved.
+    pub reference: String,
+    pub host: String,
+    pub index_digest: String,
+    pub manifest_digest: String,
+    pub layer_digest: String,
+}
+
 /// The ZIP an executable came from.
 #[derive(Debug, Clone)]
 pub struct ZipOrigin {
@@ -87,8 +99,8 @@ pub struct Artifact {
     pub source: Box<dyn ByteSource>,
     /// Where the artifact really came from when the file is a cached copy (`oci://…`).
     pub display: Option<String>,
-    /// Provenance facts to carry into reports (`provguard:oci.*`).
-    pub properties: Vec<(String, String)>,
+    /// Where in a registry it was fetched from, for reports and host rules.
+    pub registry: Option<RegistryOrigin>,
 }
 
 impl Artifact {
@@ -148,7 +160,7 @@ impl Artifact {
                     limits,
                 )?),
                 display: None,
-                properties: Vec::new(),
+                registry: None,
             })
         } else {
             Ok(Artifact {
@@ -164,7 +176,7 @@ impl Artifact {
                     path: path.to_path_buf(),
                 }),
                 display: None,
-                properties: Vec::new(),
+                registry: None,
             })
         }
     }

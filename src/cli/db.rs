@@ -6,7 +6,8 @@ use std::time::Duration;
 use anyhow::Result;
 
 use super::{DbCommand, DbInfoArgs, DbUpdateArgs};
-use crate::analysis::vuln::{Database, db};
+use crate::analysis::vuln::Database;
+use crate::foundation::dirs::default_cache_dir;
 use crate::source::vulndb;
 
 pub fn run(cmd: &DbCommand, quiet: bool) -> Result<u8> {
@@ -19,13 +20,20 @@ pub fn run(cmd: &DbCommand, quiet: bool) -> Result<u8> {
 fn update(a: &DbUpdateArgs, quiet: bool) -> Result<u8> {
     let opts = vulndb::UpdateOptions {
         url: a.db_url.clone(),
-        cache_dir: a.cache_dir.clone().unwrap_or_else(db::default_cache_dir),
+        cache_dir: a.cache_dir.clone().unwrap_or_else(default_cache_dir),
         timeout: Duration::from_secs(a.timeout),
         jobs: a.jobs,
         retries: a.retries,
         progress: !quiet && std::io::stderr().is_terminal(),
     };
-    let s = vulndb::update(&opts)?;
+    let check = |p: &std::path::Path| -> Result<vulndb::Checked> {
+        let db = Database::open(p, None)?;
+        Ok(vulndb::Checked {
+            entries: db.loaded,
+            modified: db.modified,
+        })
+    };
+    let s = vulndb::update(&opts, &check)?;
     if !quiet {
         eprintln!(
             "vulnerability database updated: {} advisories ({} downloaded, {} unchanged), modified {}, at {}",
@@ -41,7 +49,7 @@ fn update(a: &DbUpdateArgs, quiet: bool) -> Result<u8> {
 
 fn info(a: &DbInfoArgs) -> Result<u8> {
     let path = a.db.clone().unwrap_or_else(|| {
-        vulndb::current_path(&a.cache_dir.clone().unwrap_or_else(db::default_cache_dir))
+        vulndb::current_path(&a.cache_dir.clone().unwrap_or_else(default_cache_dir))
     });
     let d = Database::open(&path, None)?;
     println!("source:     {}", d.source);

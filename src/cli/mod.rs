@@ -451,25 +451,26 @@ pub fn outputs<F: Copy + PartialEq>(
     Ok(outs)
 }
 
-/// Registry options from the shared flags.
-fn oci_options(
+/// Source options from the shared flags.
+fn source_options(
     r: &RegistryArgs,
     cache_dir: &Option<PathBuf>,
-) -> anyhow::Result<crate::source::oci::OciOptions> {
-    Ok(crate::source::oci::OciOptions {
+) -> anyhow::Result<crate::source::SourceOptions> {
+    Ok(crate::source::SourceOptions {
+        registry: client_options(&r.connect, cache_dir)?,
+        platforms: r.connect.platforms.clone(),
         attached: r.sbom_source != SbomSource::Binary,
         version: r.version.clone(),
         oci_mirror: r.oci_mirror.clone(),
-        ..connect_options(&r.connect, cache_dir)?
     })
 }
 
 /// Registry options from the connection flags alone (`--password-stdin` reads stdin here).
-fn connect_options(
+fn client_options(
     c: &ConnectArgs,
     cache_dir: &Option<PathBuf>,
-) -> anyhow::Result<crate::source::oci::OciOptions> {
-    use crate::source::oci::{BlobCache, OciOptions, auth::ExplicitCredentials};
+) -> anyhow::Result<crate::registry::ClientOptions> {
+    use crate::registry::{BlobCache, ClientOptions, auth::ExplicitCredentials};
     let password = if c.password_stdin {
         let mut p = String::new();
         std::io::Read::read_to_string(&mut std::io::stdin(), &mut p)?;
@@ -483,12 +484,11 @@ fn connect_options(
         BlobCache::at(
             cache_dir
                 .clone()
-                .unwrap_or_else(crate::analysis::vuln::db::default_cache_dir),
+                .unwrap_or_else(crate::foundation::dirs::default_cache_dir),
         )
     };
-    Ok(OciOptions {
+    Ok(ClientOptions {
         plain_http: c.plain_http,
-        platforms: c.platforms.clone(),
         cache,
         credentials: ExplicitCredentials {
             username: c.username.clone(),
@@ -496,6 +496,5 @@ fn connect_options(
         },
         timeout: std::time::Duration::from_secs(c.registry_timeout),
         retries: c.registry_retries,
-        ..OciOptions::default()
     })
 }

@@ -7,14 +7,14 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::{MirrorArgs, PublishArgs, PushArgs};
+use crate::registry::{ClientOptions, OciTarget};
 use crate::release::local;
 use crate::release::publish::{Plan, parse_destination, publish};
 use crate::release::{Outcome, mirror};
-use crate::source::oci::{OciOptions, OciTarget};
 
 /// Registry options for the destination (explicit credentials go there only).
-fn push_options(p: &PushArgs) -> Result<OciOptions> {
-    super::connect_options(&p.connect, &p.cache_dir)
+fn push_options(p: &PushArgs) -> Result<ClientOptions> {
+    super::client_options(&p.connect, &p.cache_dir)
 }
 
 fn print(outcome: &Outcome, json: bool) -> Result<()> {
@@ -79,7 +79,7 @@ pub fn run_mirror(args: &MirrorArgs) -> Result<u8> {
     let outcome = if args.source.starts_with("oci://") {
         let src = OciTarget::parse(&args.source)?;
         // The source is read with the auth files only: --username is for the destination.
-        let src_opts = OciOptions {
+        let src_opts = ClientOptions {
             credentials: Default::default(),
             ..dest_opts.clone()
         };

@@ -6,12 +6,13 @@ use anyhow::{Result, bail};
 
 use super::SbomArgs;
 use crate::artifact::zip::Limits;
+use crate::inventory::collect;
 use crate::inventory::gobin;
 use crate::report::{self, RenderOptions, SbomFormat, output::write_atomic};
-use crate::{pipeline, source};
+use crate::source;
 
 pub fn run(args: &SbomArgs) -> Result<u8> {
-    let oci = super::oci_options(&args.registry, &args.cache_dir)?;
+    let oci = super::source_options(&args.registry, &args.cache_dir)?;
     let targets = source::resolve(&args.targets, &oci)?;
     let limits = Limits {
         max_entry: args.max_entry_size,
@@ -21,7 +22,7 @@ pub fn run(args: &SbomArgs) -> Result<u8> {
         hash: !args.no_executable_hash,
     };
     // All or nothing: every target is read before anything is written.
-    let inventories = pipeline::collect(&targets, limits, read_opts, args.registry.sbom_source)?;
+    let inventories = collect::collect(&targets, limits, read_opts, args.registry.sbom_source)?;
     for inv in &inventories {
         tracing::info!(
             "{}: {} modules from {}, main version from {}",

@@ -3,11 +3,13 @@
 //! Built here from Go buildinfo ([`gobin`]); later stages (vulnerability matching, policy, drift)
 //! and every report read only this model, never buildinfo or an SBOM format directly.
 
+pub mod collect;
 pub mod gobin;
 pub mod sbom_in;
 pub mod version;
 
 use crate::artifact::{Artifact, Naming};
+use crate::registry::referrers::{AttachedTo, Via};
 use gobin::{Executable, GoModule, ImageInfo};
 pub use version::VersionSource;
 
@@ -23,10 +25,10 @@ pub enum Origin {
         /// The referrer manifest holding it, and the digest it is attached to.
         manifest: String,
         subject: String,
-        /// `platform` or `index`.
-        level: String,
-        /// `referrers-tag` or `cosign-tag`.
-        via: String,
+        /// The platform manifest or the index.
+        level: AttachedTo,
+        /// The referrers API, the referrers tag schema, or cosign's tag.
+        via: Via,
     },
 }
 
@@ -52,7 +54,9 @@ impl Origin {
                 via,
                 ..
             } => format!(
-                "attached {format} SBOM {manifest} on the {level} manifest (found via {via})"
+                "attached {format} SBOM {manifest} on the {} manifest (found via {})",
+                level.as_str(),
+                via.as_str()
             ),
         }
     }
@@ -86,8 +90,8 @@ pub struct Subject {
     /// Container format and, for universal Mach-O, the slice offset.
     pub format: String,
     pub slice_offset: Option<u64>,
-    /// Provenance facts from the source (`provguard:oci.*`).
-    pub properties: Vec<(String, String)>,
+    /// Where in a registry it was fetched from.
+    pub registry: Option<crate::artifact::RegistryOrigin>,
 }
 
 impl Subject {
@@ -283,7 +287,7 @@ impl Inventory {
                 naming,
                 format: img.format.to_string(),
                 slice_offset: fat.then_some(img.offset),
-                properties: artifact.properties.clone(),
+                registry: artifact.registry.clone(),
             },
             origin: Origin::Buildinfo { note: None },
             go_version: bi.go_version.clone(),

@@ -12,7 +12,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::SbomDoc;
-use crate::source::oci::{
+use crate::registry::{
     INDEX_ARTIFACT_TYPE, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, TARGET_ARTIFACT_TYPE,
     ZIP_MEDIA_TYPE,
 };

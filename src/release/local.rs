@@ -14,7 +14,6 @@ use crate::artifact::{hashes, naming, zip::Limits};
 use crate::inventory::{Inventory, SbomSource, gobin, sbom_in};
 use crate::report::{RenderOptions, SbomFormat};
 use crate::source::Target;
-use crate::source::oci::OciOptions;
 
 /// One platform's ZIP, verified and inventoried.
 #[derive(Debug, Clone)]
@@ -69,7 +68,7 @@ pub fn read(
     require_sums: bool,
     platforms: &[String],
 ) -> Result<Release> {
-    let targets = crate::source::resolve(paths, &OciOptions::default())?;
+    let targets = crate::source::resolve(paths, &crate::source::SourceOptions::default())?;
     let mut zips: Vec<(Target, naming::ZipName)> = Vec::new();
     for t in targets {
         let name = t
@@ -158,7 +157,7 @@ pub fn read(
     let mut packages: Vec<Package> = Vec::new();
     let mut problems = Vec::new();
     for (t, z) in zips {
-        let invs = crate::pipeline::inventories_of(
+        let invs = crate::inventory::collect::inventories_of(
             &t,
             Limits::default(),
             gobin::ReadOptions { hash: true },
@@ -239,7 +238,7 @@ fn zip_time(path: &Path) -> Option<i64> {
                 t.minute(),
                 t.second()
             );
-            newest = newest.max(crate::report::time::parse_rfc3339(&text));
+            newest = newest.max(crate::foundation::time::parse_rfc3339(&text));
         }
     }
     newest

@@ -7,22 +7,22 @@
 //! (a new index digest) and SBOMs attached to the old index are left behind. With
 //! `--generate-sboms`, a platform without any SBOM gets one from its binary.
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 
 use super::local::{SbomChoice, generated_for};
 use super::{Dest, Outcome, PlatformResult, layout};
 use crate::artifact::{Naming, hashes, zip::Limits};
 use crate::inventory::{SbomSource, gobin};
+use crate::registry::push::{BlobData, PushStats};
+use crate::registry::wire::{Descriptor, ManifestDoc, media_type_of};
+use crate::registry::{ClientOptions, OciTarget, Registry, repo_ref};
 use crate::source::Target;
-use crate::source::oci::copy::{BlobRef, blobs_of, media_type_of};
-use crate::source::oci::push::{BlobData, PushStats, repo_ref};
-use crate::source::oci::{OciOptions, OciTarget, Registry};
 
 /// Where the copy goes and how.
 pub struct MirrorTo<'a> {
     pub host: &'a str,
     pub repo: &'a str,
-    pub opts: &'a OciOptions,
+    pub opts: &'a ClientOptions,
     pub platforms: &'a [String],
     pub generate: Option<SbomChoice>,
     pub dry_run: bool,
@@ -39,11 +39,10 @@ struct Copier<'a> {
 
 impl Copier<'_> {
     fn src_ref(&self, digest: &str) -> oci_client::Reference {
-        let r = &self.src_target.reference;
-        repo_ref(r.registry(), r.repository(), digest)
+        self.src_target.at(digest)
     }
 
-    fn blob(&mut self, b: &BlobRef) -> Result<()> {
+    fn blob(&mut self, b: &Descriptor) -> Result<()> {
         let src_ref = self.src_ref(&b.digest);
         let src = self.src;
         let fetch = || src.blob_to_cache(&src_ref, b);
@@ -53,8 +52,8 @@ impl Copier<'_> {
 
     /// Copy a manifest's blobs, then the manifest itself (by digest, or under `tag`).
     fn manifest(&mut self, bytes: &[u8], tag: Option<&str>) -> Result<String> {
-        for b in blobs_of(bytes)? {
-            self.blob(&b)?;
+        for b in ManifestDoc::parse(bytes, "a manifest")?.blobs() {
+            self.blob(b)?;
         }
         self.dest
             .manifest(tag, bytes, &media_type_of(bytes), &mut self.stats)
@@ -64,15 +63,15 @@ impl Copier<'_> {
     fn referrers(&mut self, subject: &str) -> Result<Vec<String>> {
         let src_ref = self.src_ref(subject);
         let mut out = Vec::new();
-        for rm in self.src.sbom_referrer_manifests(&src_ref, subject)? {
+        for rm in self.src.sbom_referrers(&src_ref, subject)? {
             let (digest, bytes) = (rm.digest, rm.bytes);
             match rm.cosign_tag {
                 Some(tag) => {
                     self.manifest(&bytes, Some(&tag))?;
                 }
                 None => {
-                    for b in blobs_of(&bytes)? {
-                        self.blob(&b)?;
+                    for b in rm.doc.blobs() {
+                        self.blob(b)?;
                     }
                     let (_, fallback) = self.dest.referrer(subject, &bytes, &mut self.stats)?;
                     self.fallback |= fallback;
@@ -85,26 +84,16 @@ impl Copier<'_> {
 }
 
 /// Copy the provider version at `src` (all platforms or `to.platforms`) to `to`.
-pub fn mirror_oci(src: &OciTarget, src_opts: &OciOptions, to: &MirrorTo) -> Result<Outcome> {
+pub fn mirror_oci(src: &OciTarget, src_opts: &ClientOptions, to: &MirrorTo) -> Result<Outcome> {
     let r = &src.reference;
     let src_reg = Registry::new(src_opts, r.registry())?;
+    // The same walk and checks as `scan`: what one refuses, the other refuses.
     let index = src_reg.provider_index(src)?;
     let chosen: Vec<_> = index
-        .platforms
-        .iter()
-        .filter(|p| {
-            to.platforms.is_empty() || to.platforms.contains(&format!("{}_{}", p.os, p.arch))
-        })
+        .select(&src.text, to.platforms)?
+        .into_iter()
         .cloned()
         .collect();
-    for want in to.platforms {
-        if !chosen
-            .iter()
-            .any(|p| &format!("{}_{}", p.os, p.arch) == want)
-        {
-            bail!("{}: no {want} build in the index", src.text);
-        }
-    }
     let tag = r
         .tag()
         .map(str::to_string)
@@ -126,16 +115,7 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &OciOptions, to: &MirrorTo) -> Resu
     // Platform manifests and their ZIP layer digests (the zh: hashes).
     let mut manifests = Vec::new();
     for p in &chosen {
-        let bytes = src_reg.manifest_by_digest(
-            &repo_ref(r.registry(), r.repository(), &p.digest),
-            &p.digest,
-        )?;
-        let zip = blobs_of(&bytes)?
-            .into_iter()
-            .find(|b| b.media_type == crate::source::oci::ZIP_MEDIA_TYPE)
-            .ok_or_else(|| {
-                anyhow::anyhow!("{}: {} has no archive/zip layer", src.text, p.digest)
-            })?;
+        let (bytes, zip) = src_reg.platform_manifest(src, p)?;
         outcome.platforms.push(PlatformResult {
             platform: format!("{}_{}", p.os, p.arch),
             manifest: p.digest.clone(),
@@ -213,7 +193,7 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &OciOptions, to: &MirrorTo) -> Resu
             );
             let mut t = Target::local(path.clone(), Naming::default());
             t.file_name = Some(file_name.clone());
-            let inv = crate::pipeline::inventories_of(
+            let inv = crate::inventory::collect::inventories_of(
                 &t,
                 Limits::default(),
                 gobin::ReadOptions { hash: true },

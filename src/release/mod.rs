@@ -18,8 +18,8 @@ use anyhow::Result;
 use serde_json::{Value, json};
 
 use crate::artifact::hashes;
-use crate::source::oci::push::{BlobData, PushStats, referrer_descriptor};
-use crate::source::oci::{MANIFEST_MEDIA_TYPE, Registry};
+use crate::registry::push::{BlobData, PushStats, referrer_descriptor};
+use crate::registry::{MANIFEST_MEDIA_TYPE, Registry};
 
 /// An SBOM document to attach.
 #[derive(Debug, Clone)]
@@ -149,7 +149,7 @@ pub struct Dest<'a> {
 
 impl Dest<'_> {
     fn blob_ref(&self, digest: &str) -> oci_client::Reference {
-        crate::source::oci::push::repo_ref(self.host, self.repo, digest)
+        crate::registry::repo_ref(self.host, self.repo, digest)
     }
 
     /// Ensure a blob, counting it.

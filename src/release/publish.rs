@@ -11,8 +11,8 @@ use anyhow::{Result, anyhow, bail};
 
 use super::local::{Package, Release};
 use super::{Dest, Outcome, PlatformResult, SbomDoc, layout};
-use crate::source::oci::push::{BlobData, PushStats, repo_ref};
-use crate::source::oci::{INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, OciOptions, Registry};
+use crate::registry::push::{BlobData, PushStats};
+use crate::registry::{ClientOptions, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, Registry, repo_ref};
 
 /// `oci://HOST[:PORT]/REPO` (no tag: the tag is the version).
 pub fn parse_destination(s: &str) -> Result<(String, String)> {
@@ -49,7 +49,7 @@ pub fn publish(
     plan: &Plan,
     host: &str,
     repo: &str,
-    opts: &OciOptions,
+    opts: &ClientOptions,
     mount_from: &[String],
     dry_run: bool,
 ) -> Result<Outcome> {

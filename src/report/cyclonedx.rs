@@ -6,7 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::{RenderOptions, binary_properties, module_properties, root_properties, time};
+use super::{RenderOptions, binary_properties, module_properties, root_properties};
+use crate::foundation::time;
 use crate::inventory::{Inventory, Module};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

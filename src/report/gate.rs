@@ -17,8 +17,9 @@ use crate::analysis::policy::cfg::Level;
 use crate::analysis::policy::lock::Checked;
 use crate::analysis::policy::{RuleId, Violation, WaiverNote, diags};
 use crate::analysis::vuln::Severity;
+use crate::foundation::time;
 use crate::report::findings::DbInfo;
-use crate::report::{RenderOptions, cyclonedx::to_json_bytes, time};
+use crate::report::{RenderOptions, cyclonedx::to_json_bytes};
 
 /// `provguard gate --format` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]

@@ -2,13 +2,14 @@
 //! [`Inventory`](crate::inventory::Inventory) model: CycloneDX 1.5/1.6, SPDX 2.3 and a table.
 //! Writing to disk is atomic ([`output`]).
 
+/// Kept at its old path for library users: time lives in the foundation now.
+pub use crate::foundation::time;
 pub mod cyclonedx;
 pub mod findings;
 pub mod gate;
 pub mod output;
 pub mod spdx;
 pub mod table;
-pub mod time;
 
 use crate::inventory::Inventory;
 
@@ -124,7 +125,17 @@ pub fn root_properties(inv: &Inventory) -> Vec<(String, String)> {
         p.push(("provguard:lock.zh".into(), format!("zh:{h}")));
     }
     p.push(("provguard:executable.name".into(), s.exe_name.clone()));
-    p.extend(s.properties.iter().cloned());
+    if let Some(r) = &s.registry {
+        p.extend([
+            ("provguard:oci.reference".to_string(), r.reference.clone()),
+            ("provguard:oci.index.digest".into(), r.index_digest.clone()),
+            (
+                "provguard:oci.manifest.digest".into(),
+                r.manifest_digest.clone(),
+            ),
+            ("provguard:oci.layer.digest".into(), r.layer_digest.clone()),
+        ]);
+    }
     p
 }
 

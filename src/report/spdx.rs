@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::{RenderOptions, time};
+use super::RenderOptions;
+use crate::foundation::time;
 use crate::inventory::{Inventory, Module};
 
 fn spdx_id_part(s: &str) -> String {

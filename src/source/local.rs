@@ -11,73 +11,23 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use super::Target;
 use crate::artifact::{Naming, naming};
 
-/// One artifact to inventory, with what its location says about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub path: PathBuf,
-    /// Naming learnt from the directory layout (filesystem mirrors) or the OCI reference.
-    pub naming: Naming,
-    /// For a cached copy: what to call it, and the file name the release gave it.
-    pub display: Option<String>,
-    pub file_name: Option<String>,
-    /// Provenance facts for reports.
-    pub properties: Vec<(String, String)>,
-    /// SBOMs attached in the registry, best first.
-    pub attached: Vec<super::oci::AttachedSbom>,
-    /// Fetched from a registry (so attached SBOMs were looked for).
-    pub oci: bool,
-}
-
-impl Target {
-    pub fn local(path: PathBuf, naming: Naming) -> Target {
-        Target {
-            path,
-            naming,
-            display: None,
-            file_name: None,
-            properties: Vec::new(),
-            attached: Vec::new(),
-            oci: false,
-        }
+/// A local path: a file is one target; a directory is walked for providers.
+pub fn targets(t: &Path) -> Result<Vec<Target>> {
+    let meta = fs::metadata(t).with_context(|| format!("cannot read target {}", t.display()))?;
+    if !meta.is_dir() {
+        return Ok(vec![Target::local(t.to_path_buf(), Naming::default())]);
     }
-}
-
-/// Expand command-line targets into artifacts, in a stable order.
-pub fn resolve(targets: &[PathBuf], oci: &super::oci::OciOptions) -> Result<Vec<Target>> {
-    let mut out = Vec::new();
-    for t in targets {
-        if let Some(s) = t.to_str().filter(|s| s.starts_with("oci://")) {
-            out.extend(super::oci::targets(&super::oci::OciTarget::parse(s)?, oci)?);
-            continue;
-        }
-        if !t.exists()
-            && let Some(s) = t
-                .to_str()
-                .filter(|s| s.split('/').count() <= 3 && s.contains('/'))
-            && (oci.version.is_some() || oci.oci_mirror.is_some())
-        {
-            let target = super::oci::resolve_address(s, oci)?;
-            out.extend(super::oci::targets(&target, oci)?);
-            continue;
-        }
-        let meta =
-            fs::metadata(t).with_context(|| format!("cannot read target {}", t.display()))?;
-        if meta.is_dir() {
-            let found = walk_dir(t)?;
-            if found.is_empty() {
-                bail!(
-                    "no provider artifacts under {}: expected terraform-provider-NAME_VERSION_OS_ARCH.zip files, a filesystem mirror (HOST/NAMESPACE/TYPE/…), or terraform-provider-* executables",
-                    t.display()
-                );
-            }
-            out.extend(found);
-        } else {
-            out.push(Target::local(t.clone(), Naming::default()));
-        }
+    let found = walk_dir(t)?;
+    if found.is_empty() {
+        bail!(
+            "no provider artifacts under {}: expected terraform-provider-NAME_VERSION_OS_ARCH.zip files, a filesystem mirror (HOST/NAMESPACE/TYPE/…), or terraform-provider-* executables",
+            t.display()
+        );
     }
-    Ok(out)
+    Ok(found)
 }
 
 fn files_under(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
@@ -179,6 +129,7 @@ fn walk_dir(root: &Path) -> Result<Vec<Target>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::resolve;
 
     #[test]
     fn walks_mirror_layouts() {

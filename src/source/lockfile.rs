@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::Target;
-use super::oci::{self, OciOptions, address};
+use super::{SourceOptions, Target, address, oci};
 use crate::artifact::naming;
+use crate::registry::OciTarget;
 
 /// One `provider "ADDRESS" { … }` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,7 +174,7 @@ fn same_version(a: &str, b: &str) -> bool {
 
 /// Find the packages of every locked provider among `local` targets, else in its OCI mirror.
 /// `platforms` (empty: whatever is found) restricts and, when given, requires platforms.
-pub fn locate(lock: &LockFile, local: &[Target], oci_opts: &OciOptions) -> Result<Vec<Package>> {
+pub fn locate(lock: &LockFile, local: &[Target], oci_opts: &SourceOptions) -> Result<Vec<Package>> {
     let mut out = Vec::new();
     let mut mirrors: Option<Vec<address::OciMirror>> = None;
     for (i, p) in lock.providers.iter().enumerate() {
@@ -231,7 +231,7 @@ pub fn locate(lock: &LockFile, local: &[Target], oci_opts: &OciOptions) -> Resul
             let addr = address::ProviderAddress::parse(&p.address)?;
             let repo = address::repository_for(&addr, explicit, configured)?;
             let tag = p.version.replace('+', "_");
-            let target = oci::OciTarget::parse(&format!("oci://{repo}:{tag}"))?;
+            let target = OciTarget::parse(&format!("oci://{repo}:{tag}"))?;
             for t in oci::targets(&target, oci_opts)
                 .with_context(|| format!("{} {} from its OCI mirror", p.address, p.version))?
             {

@@ -17,7 +17,16 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::analysis::vuln::Database;
+/// What the caller's check of a downloaded database found: the analysis layer opens it (this
+/// layer only fetches), so a download that is not a usable database never becomes current.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub entries: usize,
+    pub modified: Option<String>,
+}
+
+/// Opens a downloaded database (a folder or a ZIP) and says what it holds, or why it is unusable.
+pub type Check<'a> = &'a dyn Fn(&Path) -> Result<Checked>;
 
 /// Where `provguard db update` fetches from by default.
 pub const DEFAULT_URL: &str = "https://vuln.go.dev";
@@ -151,7 +160,7 @@ fn safe_id(id: &str) -> bool {
 }
 
 /// Download, check, and make current.
-pub fn update(opts: &UpdateOptions) -> Result<UpdateSummary> {
+pub fn update(opts: &UpdateOptions, check: Check) -> Result<UpdateSummary> {
     std::fs::create_dir_all(&opts.cache_dir)
         .with_context(|| format!("cannot create {}", opts.cache_dir.display()))?;
     let fetcher = Fetcher {
@@ -168,8 +177,7 @@ pub fn update(opts: &UpdateOptions) -> Result<UpdateSummary> {
         let tmp = opts.cache_dir.join(format!(".{name}.partial"));
         let bytes = fetcher.get(base)?;
         std::fs::write(&tmp, &bytes)?;
-        let checked = Database::open(&tmp, None);
-        let db = match checked {
+        let db = match check(&tmp) {
             Ok(db) => db,
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
@@ -181,8 +189,8 @@ pub fn update(opts: &UpdateOptions) -> Result<UpdateSummary> {
         std::fs::rename(&tmp, opts.cache_dir.join(&name))?;
         let summary = UpdateSummary {
             path: current_path(&opts.cache_dir),
-            entries: db.loaded,
-            downloaded: db.loaded,
+            entries: db.entries,
+            downloaded: db.entries,
             reused: 0,
             modified: db.modified,
         };
@@ -198,18 +206,19 @@ pub fn update(opts: &UpdateOptions) -> Result<UpdateSummary> {
                 return Err(e.context("update failed; the previous database stays in use"));
             }
         };
-        let db = match Database::open(&tmp, None) {
+        let db = match check(&tmp) {
             Ok(db) => db,
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&tmp);
-                return Err(anyhow!(e)
-                    .context("the download is not a usable database; the previous one stays"));
+                return Err(
+                    e.context("the download is not a usable database; the previous one stays")
+                );
             }
         };
         std::fs::rename(&tmp, opts.cache_dir.join(&name))?;
         let summary = UpdateSummary {
             path: current_path(&opts.cache_dir),
-            entries: db.loaded,
+            entries: db.entries,
             downloaded,
             reused,
             modified: db.modified,

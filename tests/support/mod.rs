@@ -35,8 +35,21 @@ pub fn missing(what: &str) -> bool {
     true
 }
 
+/// The `go` the existing fixtures are built with: Debian's Go 1.19 (package `golang-go`), whose
+/// Go sources and Debian's Go library packages (`GOPROXY=off`) the fixtures' modules come from.
+/// The machine's own Go (1.26, first on PATH) is not used for them: the fixtures' expectations
+/// (Go 1.19 below the supported minimum, its stdlib advisories) are Go 1.19's.
+pub fn go19() -> PathBuf {
+    let debian = PathBuf::from("/usr/lib/go-1.19/bin/go");
+    if debian.exists() {
+        debian
+    } else {
+        PathBuf::from("go")
+    }
+}
+
 pub fn have_go() -> bool {
-    Command::new("go")
+    Command::new(go19())
         .arg("version")
         .output()
         .is_ok_and(|o| o.status.success())
@@ -56,7 +69,7 @@ pub fn go_build(
         h.update(f.strip_prefix(&src).unwrap().to_string_lossy().as_bytes());
         h.update(std::fs::read(&f).unwrap());
     }
-    h.update(format!("{goos}/{goarch}/{flags:?}/{env:?}").as_bytes());
+    h.update(format!("{goos}/{goarch}/{flags:?}/{env:?}/{}", go19().display()).as_bytes());
     let key = hex::encode(&h.finalize()[..8]);
     let target = repo().join("target");
     let out = target
@@ -70,7 +83,7 @@ pub fn go_build(
     copy_dir(&src, tmp_src.path());
     let tmp_out = out.with_extension("tmp");
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let mut cmd = Command::new("go");
+    let mut cmd = Command::new(go19());
     cmd.current_dir(tmp_src.path())
         .args(["build", "-buildvcs=false", "-o"])
         .arg(&tmp_out)
@@ -138,7 +151,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 /// `go build -trimpath -o BIN .` in `src` (VCS stamping on: for builds inside a git checkout).
 pub fn go_build_in(src: &Path, bin: &Path) {
     let target = repo().join("target");
-    let o = Command::new("go")
+    let o = Command::new(go19())
         .current_dir(src)
         .args(["build", "-trimpath", "-o"])
         .arg(bin)

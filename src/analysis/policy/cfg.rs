@@ -205,6 +205,17 @@ rule_cfg!(
         max_db_age_days: i64,
     }
 );
+impl Vulnerability {
+    /// Without `max-db-age-days` (a stand-alone policy that leaves it out), a week.
+    pub const DEFAULT_MAX_DB_AGE_DAYS: i64 = 7;
+
+    /// How old the database may be before the gate refuses to decide.
+    pub fn max_db_age_days(&self) -> i64 {
+        self.max_db_age_days
+            .unwrap_or(Self::DEFAULT_MAX_DB_AGE_DAYS)
+    }
+}
+
 rule_cfg!(
     /// `lock-hash`: an artifact's `zh:`/`h1:` is not in the lock file.
     LockHash {}

@@ -48,16 +48,6 @@ fn glob_host(pattern: &str, host: &str) -> bool {
     p.len() == h.len() && p.iter().zip(&h).all(|(a, b)| a == "*" || a == b)
 }
 
-fn oci_host(inv: &Inventory) -> Option<String> {
-    inv.subject
-        .properties
-        .iter()
-        .find(|(k, _)| k == "provguard:oci.reference")
-        .and_then(|(_, v)| v.strip_prefix("oci://"))
-        .and_then(|r| r.split('/').next())
-        .map(str::to_string)
-}
-
 /// Run every inventory rule over `inv` (`findings` from the same database).
 pub fn inventory(sink: &mut Sink, inv: &Inventory, findings: &[Finding], latest: Option<GoMinor>) {
     let about = about(inv);
@@ -65,8 +55,8 @@ pub fn inventory(sink: &mut Sink, inv: &Inventory, findings: &[Finding], latest:
     attached_sbom(sink, &about, inv);
     licenses(sink, &about, inv);
     toolchain(sink, &about, inv, latest);
-    if let Some(host) = oci_host(inv) {
-        registry_host(sink, &about, &host, "the OCI registry it was fetched from");
+    if let Some(host) = inv.subject.registry.as_ref().map(|r| r.host.as_str()) {
+        registry_host(sink, &about, host, "the OCI registry it was fetched from");
     }
 }
 
@@ -110,12 +100,7 @@ fn vulnerabilities(sink: &mut Sink, about: &About, findings: &[Finding]) {
 }
 
 fn attached_sbom(sink: &mut Sink, about: &About, inv: &Inventory) {
-    let from_registry = inv
-        .subject
-        .properties
-        .iter()
-        .any(|(k, _)| k == "provguard:oci.reference");
-    if !from_registry {
+    if inv.subject.registry.is_none() {
         return;
     }
     match &inv.origin {

@@ -16,7 +16,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Deserializer};
 
-use crate::report::time;
+use crate::foundation::time;
 
 /// A `YYYY-MM-DD` date, as seconds at the start of the day after it (when the waiver lapses).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -213,16 +213,6 @@ impl Database {
     }
 }
 
-/// `$XDG_CACHE_HOME/provguard` or `~/.cache/provguard`.
-pub fn default_cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("provguard")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

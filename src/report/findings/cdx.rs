@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use super::{ArtifactScan, ScanReport};
 use crate::analysis::vuln::{Finding, Severity, Status};
+use crate::foundation::time;
 use crate::report::cyclonedx::{self, Spec, to_json_bytes, tools_v15};
-use crate::report::time;
 
 /// Percent-encode a bom-ref for a URN fragment (`+` → `%2B`, `%` → `%25`).
 fn fragment(s: &str) -> String {

@@ -8,7 +8,8 @@ use serde_json::{Value, json};
 
 use super::{ScanReport, inventory_source};
 use crate::analysis::vuln::Status;
-use crate::report::{cyclonedx::to_json_bytes, time};
+use crate::foundation::time;
+use crate::report::cyclonedx::to_json_bytes;
 
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use super::{ScanReport, inventory_source};
 use crate::analysis::vuln::version::Version;
 use crate::analysis::vuln::{Severity, Status};
-use crate::report::time;
+use crate::foundation::time;
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use super::ScanReport;
 use crate::analysis::vuln::Status;
-use crate::report::{cyclonedx::to_json_bytes, time};
+use crate::foundation::time;
+use crate::report::cyclonedx::to_json_bytes;
 
 /// Per `(vulnerability, product purl)`: the merged status, the aliases, the version to upgrade to.
 type Statements = BTreeMap<(String, String), (Status, Vec<String>, Option<String>)>;

@@ -8,8 +8,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::{ScanReport, artifact_name};
+use crate::foundation::time;
 use crate::inventory::Module;
-use crate::report::{cyclonedx::to_json_bytes, time};
+use crate::report::cyclonedx::to_json_bytes;
 
 fn uid(target: &str, purl: &str) -> String {
     let d = Sha256::digest(format!("{target}\0{purl}").as_bytes());

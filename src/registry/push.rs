@@ -2,15 +2,18 @@
 //! them, then the index, then referrers and their fallback index): existence checks before every
 //! upload (`HEAD`), cross-repository mounts, streamed uploads from files, manifests put
 //! byte-for-byte (so digests are exactly what the caller computed), and the OCI 1.1 referrers tag
-//! schema (`sha256-<hex>`) maintained when the registry has no referrers API.
+//! schema (`sha256-<hex>`) maintained when the registry has no referrers API — read first and
+//! extended, never rebuilt: only a real 404 starts it empty, any other failure stops the write.
 
 use std::path::Path;
 
-use anyhow::{Result, anyhow, bail};
-use oci_client::Reference;
+use oci_client::{Reference, RegistryOperation};
 use serde_json::{Value, json};
 
-use super::{INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, Registry, sha256_digest};
+use super::client::{Registry, Result};
+use super::error::{Kind, RegistryError};
+use super::wire::{repo_ref, sha256_digest};
+use super::{INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE};
 
 /// How a blob got into the destination repository.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,29 +63,14 @@ impl PushStats {
     }
 }
 
-/// `HOST/REPO` as a reference to its blobs and manifests.
-pub fn repo_ref(host: &str, repo: &str, reference: &str) -> Reference {
-    if reference.starts_with("sha256:") {
-        Reference::with_digest(host.to_string(), repo.to_string(), reference.to_string())
-    } else {
-        Reference::with_tag(host.to_string(), repo.to_string(), reference.to_string())
-    }
-}
-
 impl Registry {
-    /// Make the credentials for this registry available to push calls.
-    pub fn prepare_push(&self, r: &Reference) {
-        self.rt.block_on(
-            self.client
-                .store_auth_if_needed(r.resolve_registry(), &self.auth),
-        );
-    }
-
     pub fn blob_exists(&self, r: &Reference, digest: &str) -> Result<bool> {
         self.retry(|| {
             self.rt
                 .block_on(self.client.blob_exists(r, digest))
-                .map_err(|e| anyhow!("{}: HEAD blob {digest}: {e}", r.whole()))
+                .map_err(|e| {
+                    RegistryError::from_oci(format!("{}: HEAD blob {digest}", r.whole()), &e)
+                })
         })
     }
 
@@ -115,13 +103,16 @@ impl Registry {
     }
 
     fn upload(&self, r: &Reference, digest: &str, data: &BlobData) -> Result<()> {
-        let err = |e: oci_client::errors::OciDistributionError| {
-            anyhow!("{}: uploading blob {digest}: {e}", r.whole())
-        };
+        let what = format!("{}: uploading blob {digest}", r.whole());
+        let err = |e: oci_client::errors::OciDistributionError| RegistryError::from_oci(&what, &e);
         match data {
             BlobData::Bytes(b) => {
                 if sha256_digest(b) != digest {
-                    bail!("blob {digest}: the bytes to upload hash differently");
+                    return Err(RegistryError::new(
+                        Kind::Integrity,
+                        &what,
+                        "the bytes to upload hash differently",
+                    ));
                 }
                 self.rt
                     .block_on(self.client.push_blob(r, b.to_vec(), digest))
@@ -132,9 +123,15 @@ impl Registry {
                 self.upload(r, digest, &BlobData::File(&p))?;
             }
             BlobData::File(p) => {
-                let f = std::fs::File::open(p)
-                    .map_err(|e| anyhow!("cannot read {}: {e}", p.display()))?;
-                let size = f.metadata()?.len();
+                let local = |e: std::io::Error| {
+                    RegistryError::new(
+                        Kind::Local,
+                        &what,
+                        format!("cannot read {}: {e}", p.display()),
+                    )
+                };
+                let f = std::fs::File::open(p).map_err(local)?;
+                let size = f.metadata().map_err(local)?.len();
                 // Read in 4 MiB chunks as the upload goes; the registry checks the digest.
                 let stream = futures_util::stream::unfold(f, |mut f| async move {
                     let mut buf = vec![0u8; 4 << 20];
@@ -168,38 +165,19 @@ impl Registry {
     ) -> Result<Put> {
         let digest = sha256_digest(bytes);
         let r = repo_ref(host, repo, reference.unwrap_or(&digest));
-        let scheme = if self.plain_http { "http" } else { "https" };
         let url = format!(
-            "{scheme}://{}/v2/{}/manifests/{}",
-            r.resolve_registry(),
+            "{}/v2/{}/manifests/{}",
+            self.origin(&r),
             r.repository(),
             reference.unwrap_or(&digest)
         );
+        let what = format!("{}: putting manifest {digest}", r.whole());
         self.retry(|| {
-            // Credentials for this registry only; reqwest drops them on a cross-host redirect.
-            let token = self
-                .rt
-                .block_on(
-                    self.client
-                        .auth(&r, &self.auth, oci_client::RegistryOperation::Push),
-                )
-                .ok()
-                .flatten();
-            let mut req = self
-                .http
-                .put(&url)
-                .header("Content-Type", media_type)
-                .body(bytes.to_vec());
-            req = match (&token, &self.auth) {
-                (Some(t), _) => req.bearer_auth(t),
-                (None, oci_client::secrets::RegistryAuth::Basic(u, p)) => {
-                    req.basic_auth(u, Some(p))
-                }
-                _ => req,
-            };
-            let resp = req
-                .send()
-                .map_err(|e| anyhow!("{}: putting manifest {digest}: {e}", r.whole()))?;
+            let resp = self.send(&r, RegistryOperation::Push, &what, |c| {
+                c.put(&url)
+                    .header("Content-Type", media_type)
+                    .body(bytes.to_vec())
+            })?;
             let status = resp.status();
             let subject = resp
                 .headers()
@@ -207,13 +185,8 @@ impl Registry {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
             if !status.is_success() {
-                let body = resp.text().unwrap_or_default();
-                bail!(
-                    "{}: putting manifest {digest}: HTTP {} {}",
-                    r.whole(),
-                    status.as_u16(),
-                    body.chars().take(300).collect::<String>()
-                );
+                let body = resp.bytes().unwrap_or_default();
+                return Err(RegistryError::from_status(&what, status.as_u16(), &body));
             }
             Ok(Put {
                 digest: digest.clone(),
@@ -234,17 +207,22 @@ impl Registry {
     ) -> Result<bool> {
         let tag = format!("sha256-{}", subject.trim_start_matches("sha256:"));
         let r = repo_ref(host, repo, &tag);
+        // Only a real 404 means "no referrers yet"; a 401, a 5xx after the retries or a
+        // timeout stops here, before anything is written.
         let mut index = match self.try_manifest(&r)? {
             Some((bytes, _)) => {
-                let v: Value = serde_json::from_slice(&bytes)
-                    .map_err(|e| anyhow!("{}: the referrers tag is not JSON: {e}", r.whole()))?;
+                let refuse = |why: &str| {
+                    RegistryError::new(
+                        Kind::Protocol,
+                        r.whole(),
+                        format!("the referrers tag {why}; refusing to overwrite it"),
+                    )
+                };
+                let v: Value = serde_json::from_slice(&bytes).map_err(|_| refuse("is not JSON"))?;
                 if v.get("mediaType").and_then(Value::as_str) != Some(INDEX_MEDIA_TYPE)
                     || !v.get("manifests").is_some_and(Value::is_array)
                 {
-                    bail!(
-                        "{}: the referrers tag holds something other than an image index; refusing to overwrite it",
-                        r.whole()
-                    );
+                    return Err(refuse("holds something other than an image index"));
                 }
                 v
             }
@@ -254,25 +232,27 @@ impl Registry {
                 "manifests": [],
             }),
         };
-        let list = index["manifests"].as_array_mut().expect("checked");
+        let Some(list) = index.get_mut("manifests").and_then(Value::as_array_mut) else {
+            return Err(RegistryError::new(
+                Kind::Protocol,
+                r.whole(),
+                "the referrers tag has no manifests list; refusing to overwrite it",
+            ));
+        };
         if list.iter().any(|d| d["digest"] == descriptor["digest"]) {
             return Ok(false);
         }
         list.push(descriptor);
-        let bytes = serde_json::to_vec(&index)?;
+        let bytes = serde_json::to_vec(&index)
+            .map_err(|e| RegistryError::new(Kind::Local, r.whole(), e.to_string()))?;
         self.put_manifest(host, repo, Some(&tag), &bytes, INDEX_MEDIA_TYPE)?;
         Ok(true)
-    }
-
-    /// A manifest by digest, verified.
-    pub fn manifest_by_digest(&self, r: &Reference, digest: &str) -> Result<Vec<u8>> {
-        Ok(self.manifest(r, Some(digest))?.0)
     }
 }
 
 /// The descriptor a referrers index lists for a referrer manifest (artifactType and
 /// annotations copied from it, as the spec asks).
-pub fn referrer_descriptor(manifest: &[u8]) -> Result<Value> {
+pub fn referrer_descriptor(manifest: &[u8]) -> anyhow::Result<Value> {
     let m: Value = serde_json::from_slice(manifest)?;
     let artifact_type = m
         .get("artifactType")

@@ -1,11 +1,8 @@
-//! Provider addresses (`[HOST/]NAMESPACE/TYPE`), their OCI repositories (`--oci-mirror` templates
-//! or the tofu CLI configuration's `oci_mirror` block), and version constraints resolved against
-//! a repository's tags the way tofu does: `_` read as `+`, unparsable tags ignored, prereleases
-//! only when named exactly, the highest match wins.
+//! Provider addresses (`[HOST/]NAMESPACE/TYPE`) and their OCI repositories: `--oci-mirror`
+//! templates or the tofu CLI configuration's `oci_mirror` blocks with their include/exclude
+//! patterns. (Tags are resolved against a version constraint in `registry::tags`.)
 
 use anyhow::{Result, anyhow, bail};
-
-use crate::analysis::vuln::version::Version;
 
 pub const DEFAULT_HOST: &str = "registry.opentofu.org";
 
@@ -187,141 +184,9 @@ pub fn repository_for(
     )
 }
 
-/// One `op version` term of a constraint.
-#[derive(Debug, Clone)]
-enum Term {
-    Eq(Version),
-    Ne(Version),
-    Gt(Version),
-    Ge(Version),
-    Lt(Version),
-    Le(Version),
-}
-
-/// A tofu version constraint: `1.2.3`, `= 1.2.3`, `>= 1.0, < 2.0`, `~> 5.0`, `!= 1.4.0`.
-#[derive(Debug, Clone)]
-pub struct Constraint {
-    terms: Vec<Term>,
-    text: String,
-}
-
-fn parse_version(s: &str) -> Option<(Version, usize)> {
-    // go-versions: no `v` prefix; one or two parts are zero-filled in constraints.
-    if s.starts_with('v') {
-        return None;
-    }
-    let core_end = s.find(['-', '+']).unwrap_or(s.len());
-    let parts = s[..core_end].split('.').count();
-    let filled = match parts {
-        1 => format!("{}.0.0{}", &s[..core_end], &s[core_end..]),
-        2 => format!("{}.0{}", &s[..core_end], &s[core_end..]),
-        _ => s.to_string(),
-    };
-    Version::parse(&filled).map(|v| (v, parts))
-}
-
-fn bump(v: &Version, parts: usize) -> Version {
-    let t = v.as_str();
-    let nums: Vec<u64> = t
-        .split(['-', '+'])
-        .next()
-        .unwrap_or("")
-        .split('.')
-        .filter_map(|x| x.parse().ok())
-        .collect();
-    let next = match (parts, nums.as_slice()) {
-        (1 | 2, [maj, ..]) => format!("{}.0.0", maj + 1),
-        (_, [maj, min, ..]) => format!("{maj}.{}.0", min + 1),
-        _ => "0.0.0".into(),
-    };
-    Version::parse(&next).expect("well-formed")
-}
-
-impl Constraint {
-    pub fn parse(s: &str) -> Result<Constraint> {
-        let mut terms = Vec::new();
-        for raw in s.split(',') {
-            let t = raw.trim();
-            let (op, rest) = ["~>", ">=", "<=", "!=", ">", "<", "="]
-                .iter()
-                .find_map(|op| t.strip_prefix(op).map(|r| (*op, r.trim())))
-                .unwrap_or(("=", t));
-            let (v, parts) =
-                parse_version(rest).ok_or_else(|| anyhow!("{s}: {rest:?} is not a version"))?;
-            match op {
-                "=" => terms.push(Term::Eq(v)),
-                "!=" => terms.push(Term::Ne(v)),
-                ">" => terms.push(Term::Gt(v)),
-                ">=" => terms.push(Term::Ge(v)),
-                "<" => terms.push(Term::Lt(v)),
-                "<=" => terms.push(Term::Le(v)),
-                _ => {
-                    terms.push(Term::Lt(bump(&v, parts)));
-                    terms.push(Term::Ge(v));
-                }
-            }
-        }
-        Ok(Constraint {
-            terms,
-            text: s.to_string(),
-        })
-    }
-
-    fn exact_names(&self, v: &Version) -> bool {
-        self.terms
-            .iter()
-            .any(|t| matches!(t, Term::Eq(x) if x == v))
-    }
-
-    pub fn allows(&self, v: &Version) -> bool {
-        // A prerelease is selected only when a constraint names it exactly.
-        if v.as_str().contains('-') && !self.exact_names(v) {
-            return false;
-        }
-        self.terms.iter().all(|t| match t {
-            Term::Eq(x) => v == x && v.as_str().split('+').next() == x.as_str().split('+').next(),
-            Term::Ne(x) => v != x,
-            Term::Gt(x) => v > x,
-            Term::Ge(x) => v >= x,
-            Term::Lt(x) => v < x,
-            Term::Le(x) => v <= x,
-        })
-    }
-}
-
-/// The highest tag satisfying `constraint`: `(tag, version)`.
-pub fn resolve(tags: &[String], constraint: &Constraint) -> Result<(String, String)> {
-    let mut best: Option<(Version, &String)> = None;
-    for tag in tags {
-        let text = tag.replace('_', "+");
-        let Some((v, 3)) = parse_version(&text) else {
-            continue;
-        };
-        if constraint.allows(&v) && best.as_ref().is_none_or(|(b, _)| v > *b) {
-            best = Some((v, tag));
-        }
-    }
-    best.map(|(v, t)| (t.clone(), v.as_str().to_string()))
-        .ok_or_else(|| {
-            anyhow!(
-                "no version matches {:?}; the repository has tags {}",
-                constraint.text,
-                if tags.is_empty() {
-                    "none".into()
-                } else {
-                    tags.join(", ")
-                }
-            )
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tags(t: &[&str]) -> Vec<String> {
-        t.iter().map(|s| s.to_string()).collect()
-    }
 
     #[test]
     fn addresses_and_templates() {
@@ -375,36 +240,5 @@ provider_installation {
             "r.example/thing"
         );
         assert!(parse_cli_config("provider_installation { oci_mirror { include = [] } }").is_err());
-    }
-
-    #[test]
-    fn constraints_like_tofu() {
-        let t = tags(&[
-            "latest",
-            "v9.0.0",
-            "1.2",
-            "4.9.0",
-            "5.0.0",
-            "5.1.0",
-            "5.2.0-beta1",
-            "5.10.1",
-            "6.0.0",
-            "5.10.2_build.7",
-            "linux_amd64",
-        ]);
-        let r = |c: &str| resolve(&t, &Constraint::parse(c).unwrap()).map(|x| x.0);
-        assert_eq!(r("~> 5.0").unwrap(), "5.10.2_build.7");
-        assert_eq!(r("~> 5.0.0").unwrap(), "5.0.0");
-        assert_eq!(r(">= 4.0, < 5.1").unwrap(), "5.0.0");
-        assert_eq!(r("5.1.0").unwrap(), "5.1.0");
-        assert_eq!(r("!= 6.0.0").unwrap(), "5.10.2_build.7");
-        assert_eq!(
-            r("5.2.0-beta1").unwrap(),
-            "5.2.0-beta1",
-            "an exact prerelease is selectable"
-        );
-        let none = r("> 5.1.0, < 5.3.0").unwrap_err().to_string();
-        assert!(none.contains("no version matches"), "{none}");
-        assert!(Constraint::parse("~> banana").is_err());
     }
 }

@@ -6,8 +6,15 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Result, bail};
 use sha2::{Digest, Sha256};
+
+use super::error::{Kind, RegistryError};
+
+type Result<T> = std::result::Result<T, RegistryError>;
+
+fn local(digest: &str, e: impl std::fmt::Display) -> RegistryError {
+    RegistryError::new(Kind::Local, format!("caching blob {digest}"), e.to_string())
+}
 
 /// Where verified blobs live. `--no-cache` uses a temporary directory that dies with the run.
 #[derive(Debug, Clone, Default)]
@@ -24,7 +31,7 @@ impl BlobCache {
         }
     }
 
-    pub fn temporary() -> Result<BlobCache> {
+    pub fn temporary() -> std::io::Result<BlobCache> {
         let t = tempfile::tempdir()?;
         Ok(BlobCache {
             root: t.path().join("blobs"),
@@ -45,14 +52,19 @@ impl BlobCache {
 
     pub fn writer(&self, digest: &str) -> Result<PendingBlob> {
         let Some(dest) = self.path(digest) else {
-            bail!("unsupported digest {digest}: only sha256 is accepted");
+            return Err(RegistryError::new(
+                Kind::Integrity,
+                format!("blob {digest}"),
+                "unsupported digest: only sha256 is accepted",
+            ));
         };
         let dir = dest.parent().expect("has a parent").to_path_buf();
-        std::fs::create_dir_all(&dir)?;
+        std::fs::create_dir_all(&dir).map_err(|e| local(digest, e))?;
         Ok(PendingBlob {
             tmp: tempfile::Builder::new()
                 .prefix(".partial-")
-                .tempfile_in(&dir)?,
+                .tempfile_in(&dir)
+                .map_err(|e| local(digest, e))?,
             hasher: Sha256::new(),
             len: 0,
             digest: digest.to_string(),
@@ -74,20 +86,26 @@ impl PendingBlob {
     pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
         self.hasher.update(chunk);
         self.len += chunk.len() as u64;
-        self.tmp.write_all(chunk)?;
-        Ok(())
+        self.tmp
+            .write_all(chunk)
+            .map_err(|e| local(&self.digest, e))
     }
 
     pub fn commit(self) -> Result<PathBuf> {
         let actual = format!("sha256:{}", hex::encode(self.hasher.finalize()));
         if actual != self.digest {
-            bail!(
-                "digest mismatch: the registry sent {} bytes hashing to {actual}, expected {}; nothing was cached",
-                self.len,
-                self.digest
-            );
+            return Err(RegistryError::new(
+                Kind::Integrity,
+                format!("blob {}", self.digest),
+                format!(
+                    "digest mismatch: the registry sent {} bytes hashing to {actual}; nothing was cached",
+                    self.len
+                ),
+            ));
         }
-        self.tmp.persist(&self.dest).map_err(|e| e.error)?;
+        self.tmp
+            .persist(&self.dest)
+            .map_err(|e| local(&self.digest, e.error))?;
         Ok(self.dest)
     }
 }

@@ -1,10 +1,11 @@
-//! Glue from a target to its inventories: open the artifact, stream the executable once while the
-//! ZIP's own SHA-256 (the lock file's `zh:`) is computed on another thread, and build the model.
+//! From a source's target to its inventories: open the artifact, stream the executable once
+//! while the ZIP's own SHA-256 (the lock file's `zh:`) is computed on another thread, build the
+//! model, and choose between the attached SBOM and the buildinfo (recording drift).
 
 use anyhow::{Context, Result};
 
+use super::{Inventory, Origin, SbomSource, gobin, sbom_in};
 use crate::artifact::{self, Artifact, zip::Limits};
-use crate::inventory::{Inventory, Origin, SbomSource, gobin, sbom_in};
 use crate::source::Target;
 
 /// Inventory every Go image of one target.
@@ -17,7 +18,7 @@ pub fn inventories_of(
     let mut art = Artifact::open(&target.path, limits)?;
     merge_naming(&mut art.naming, &target.naming);
     art.display = target.display.clone();
-    art.properties = target.properties.clone();
+    art.registry = target.registry.clone();
     if let (Some(z), Some(name)) = (art.zip.as_mut(), &target.file_name) {
         z.file_name = name.clone();
     }
@@ -45,7 +46,7 @@ pub fn inventories_of(
         .transpose()
         .with_context(|| format!("cannot hash {}", target.path.display()))?;
     let mut invs = Inventory::from_executable(&art, &exe, zip_sha);
-    if target.oci {
+    if target.from_registry() {
         for inv in &mut invs {
             apply_attached(inv, target, source)?;
         }
@@ -93,8 +94,8 @@ fn apply_attached(inv: &mut Inventory, target: &Target, source: SbomSource) -> R
                     format: format!("{} {}", sbom.kind.as_str(), sbom.spec),
                     manifest: a.manifest_digest.clone(),
                     subject: a.subject.clone(),
-                    level: a.level.to_string(),
-                    via: a.via.to_string(),
+                    level: a.level,
+                    via: a.via,
                 };
                 return Ok(());
             }

@@ -1,0 +1,7 @@
+//! The foundation every layer may use, and which uses no other layer: RFC 3339 time
+//! ([`time`]), semantic versions and tofu's version constraints ([`version`]), and where
+//! provguard keeps its caches ([`dirs`]).
+
+pub mod dirs;
+pub mod time;
+pub mod version;

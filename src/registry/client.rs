@@ -1,0 +1,309 @@
+//! The transport: one [`Registry`] connection per host, with its credentials, the verified blob
+//! cache, timeouts and bounded retries. Reads manifests (size-limited to tofu's 4 MiB and
+//! sha256-verified), streams blobs (verified while they stream into the cache, so nothing
+//! unverified is ever cached), lists tags, and sends the few requests oci-client has no call
+//! for (referrers pages, byte-exact manifest puts) with the same credentials. Every failure is a
+//! [`RegistryError`] classified where it is born; retries are decided on its variant.
+//!
+//! oci-client does the HTTP (auth challenges included); its async calls run on a private
+//! current-thread runtime.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use oci_client::client::{ClientConfig, ClientProtocol};
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Client, Reference, RegistryOperation};
+
+use super::auth;
+use super::cache::BlobCache;
+use super::error::{Kind, RegistryError};
+use super::wire::{Descriptor, sha256_digest};
+use super::{INDEX_MEDIA_TYPE, MANIFEST_LIMIT, MANIFEST_MEDIA_TYPE};
+
+pub type Result<T> = std::result::Result<T, RegistryError>;
+
+/// How to reach registries.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Plain HTTP instead of TLS (loopback and test registries).
+    pub plain_http: bool,
+    pub cache: BlobCache,
+    pub credentials: auth::ExplicitCredentials,
+    /// Per-request timeout (connect and read) and retries on transient failures.
+    pub timeout: Duration,
+    pub retries: u32,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            plain_http: false,
+            cache: BlobCache::default(),
+            credentials: auth::ExplicitCredentials::default(),
+            timeout: Duration::from_secs(60),
+            retries: 3,
+        }
+    }
+}
+
+/// A registry connection for one host.
+pub struct Registry {
+    pub(super) rt: tokio::runtime::Runtime,
+    pub(super) client: Client,
+    pub(super) auth: RegistryAuth,
+    pub(super) cache: BlobCache,
+    plain_http: bool,
+    http: reqwest::blocking::Client,
+    retries: u32,
+}
+
+impl Registry {
+    pub fn new(opts: &ClientOptions, host: &str) -> anyhow::Result<Registry> {
+        let config = ClientConfig {
+            protocol: if opts.plain_http {
+                ClientProtocol::Http
+            } else {
+                ClientProtocol::Https
+            },
+            platform_resolver: None,
+            read_timeout: Some(opts.timeout),
+            connect_timeout: Some(opts.timeout),
+            ..Default::default()
+        };
+        Ok(Registry {
+            rt: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?,
+            client: Client::new(config),
+            auth: auth::credentials_for(host, &opts.credentials)?,
+            cache: opts.cache.clone(),
+            plain_http: opts.plain_http,
+            retries: opts.retries,
+            // reqwest drops Authorization when a redirect leaves the host.
+            http: reqwest::blocking::Client::builder()
+                .user_agent(concat!("provguard/", env!("CARGO_PKG_VERSION")))
+                .timeout(opts.timeout)
+                .build()?,
+        })
+    }
+
+    /// Run `f` again after a [`Kind::Transient`] failure, with exponential backoff; any other
+    /// failure (a digest mismatch, a 404, a 401) is final at once.
+    pub fn retry<T>(&self, mut f: impl FnMut() -> Result<T>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            match f() {
+                Ok(v) => return Ok(v),
+                Err(e) if attempt < self.retries && e.is_transient() => {
+                    attempt += 1;
+                    tracing::debug!("retry {attempt}/{} after: {e}", self.retries);
+                    std::thread::sleep(Duration::from_millis(100 << attempt.min(6)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A manifest, size-limited and digest-checked (`expected` when fetched by digest),
+    /// retried on transient failures. Returns its bytes and digest.
+    pub fn manifest(&self, r: &Reference, expected: Option<&str>) -> Result<(Vec<u8>, String)> {
+        self.retry(|| self.manifest_once(r, expected))
+    }
+
+    fn manifest_once(&self, r: &Reference, expected: Option<&str>) -> Result<(Vec<u8>, String)> {
+        let what = format!("{}: manifest", r.whole());
+        let (bytes, digest) = self
+            .rt
+            .block_on(self.client.pull_manifest_raw(
+                r,
+                &self.auth,
+                &[INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE],
+            ))
+            .map_err(|e| RegistryError::from_oci(&what, &e))?;
+        if bytes.len() > MANIFEST_LIMIT {
+            return Err(RegistryError::new(
+                Kind::TooLarge,
+                what,
+                format!(
+                    "{} bytes, over OpenTofu's 4 MiB manifest limit; refused",
+                    bytes.len()
+                ),
+            ));
+        }
+        let actual = sha256_digest(&bytes);
+        if let Some(want) = expected.or_else(|| r.digest())
+            && want != actual
+        {
+            return Err(RegistryError::new(
+                Kind::Integrity,
+                what,
+                format!("manifest digest mismatch: expected {want}, got {actual}"),
+            ));
+        }
+        if digest.starts_with("sha256:") && digest != actual {
+            return Err(RegistryError::new(
+                Kind::Integrity,
+                what,
+                format!("the registry says {digest} but the manifest hashes to {actual}"),
+            ));
+        }
+        Ok((bytes.to_vec(), actual))
+    }
+
+    /// A manifest that may not exist: `None` only for [`Kind::NotFound`]; every other failure
+    /// (401, 5xx after the retries, a timeout) is an error, never "absent".
+    pub fn try_manifest(&self, r: &Reference) -> Result<Option<(Vec<u8>, String)>> {
+        match self.manifest(r, None) {
+            Ok(x) => Ok(Some(x)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Stream blob `d` into `sink`, refusing more bytes than its descriptor announces.
+    fn stream_blob(
+        &self,
+        r: &Reference,
+        d: &Descriptor,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let what = format!("{}: blob {}", r.whole(), d.digest);
+        self.rt.block_on(async {
+            use futures_util::StreamExt;
+            let layer = oci_client::manifest::OciDescriptor {
+                media_type: d.media_type.clone(),
+                digest: d.digest.clone(),
+                size: d.size as i64,
+                ..Default::default()
+            };
+            let mut stream = self
+                .client
+                .pull_blob_stream(r, &layer)
+                .await
+                .map_err(|e| RegistryError::from_oci(&what, &e))?
+                .stream;
+            let mut seen = 0u64;
+            while let Some(chunk) = stream.next().await {
+                // A body that breaks off is a transport failure, worth another try.
+                let chunk =
+                    chunk.map_err(|e| RegistryError::new(Kind::Transient, &what, e.to_string()))?;
+                seen += chunk.len() as u64;
+                if seen > d.size {
+                    return Err(RegistryError::new(
+                        Kind::Integrity,
+                        &what,
+                        format!("larger than its descriptor says ({} bytes)", d.size),
+                    ));
+                }
+                sink(&chunk)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// A small blob (an SBOM, a signature) into memory, capped at `limit` bytes and
+    /// digest-verified, retried on transient failures.
+    pub fn small_blob(&self, r: &Reference, d: &Descriptor, limit: u64) -> Result<Vec<u8>> {
+        let what = format!("{}: blob {}", r.whole(), d.digest);
+        if d.size > limit {
+            return Err(RegistryError::new(
+                Kind::TooLarge,
+                what,
+                format!("{} bytes, over the {limit}-byte limit", d.size),
+            ));
+        }
+        self.retry(|| {
+            let mut bytes = Vec::new();
+            self.stream_blob(r, d, &mut |c| {
+                bytes.extend_from_slice(c);
+                Ok(())
+            })?;
+            let actual = sha256_digest(&bytes);
+            if actual != d.digest {
+                return Err(RegistryError::new(
+                    Kind::Integrity,
+                    &what,
+                    format!("digest mismatch: got {actual}"),
+                ));
+            }
+            Ok(bytes)
+        })
+    }
+
+    /// The cached copy of a blob, if one is there (nothing is downloaded).
+    pub fn cached_blob(&self, digest: &str) -> Option<PathBuf> {
+        self.cache.get(digest)
+    }
+
+    /// A blob into the cache (from the cache when there), verified; returns its path. Retried
+    /// on transient failures; a digest mismatch is final and leaves nothing cached.
+    pub fn blob_to_cache(&self, r: &Reference, d: &Descriptor) -> Result<PathBuf> {
+        if let Some(p) = self.cache.get(&d.digest) {
+            return Ok(p);
+        }
+        self.retry(|| {
+            let mut writer = self.cache.writer(&d.digest)?;
+            self.stream_blob(r, d, &mut |c| writer.write(c))?;
+            writer.commit()
+        })
+    }
+
+    /// The tags of `r`'s repository.
+    pub fn list_tags(&self, r: &Reference) -> Result<Vec<String>> {
+        let what = format!("{}: listing tags", r.repository());
+        self.retry(|| {
+            self.rt
+                .block_on(self.client.list_tags(r, &self.auth, None, None))
+                .map(|t| t.tags)
+                .map_err(|e| RegistryError::from_oci(&what, &e))
+        })
+    }
+
+    /// `http(s)://HOST` of `r`'s registry.
+    pub fn origin(&self, r: &Reference) -> String {
+        let scheme = if self.plain_http { "http" } else { "https" };
+        format!("{scheme}://{}", r.resolve_registry())
+    }
+
+    /// Send a request oci-client has no call for, with this registry's credentials for `op`
+    /// (a bearer token from its challenge, else Basic). Credentials go to this host only:
+    /// reqwest drops them when a redirect leaves it. Transport failures are classified; the
+    /// HTTP status is the caller's to read.
+    pub fn send(
+        &self,
+        r: &Reference,
+        op: RegistryOperation,
+        what: &str,
+        build: impl Fn(&reqwest::blocking::Client) -> reqwest::blocking::RequestBuilder,
+    ) -> Result<reqwest::blocking::Response> {
+        // A token endpoint that is down is worth another try; one that refuses leaves the
+        // request unauthenticated, and the registry's 401 says so.
+        let token = match self.rt.block_on(self.client.auth(r, &self.auth, op)) {
+            Ok(t) => t,
+            Err(e) => {
+                let e = RegistryError::from_oci(what, &e);
+                if e.is_transient() {
+                    return Err(e);
+                }
+                None
+            }
+        };
+        let mut req = build(&self.http);
+        req = match (&token, &self.auth) {
+            (Some(t), _) => req.bearer_auth(t),
+            (None, RegistryAuth::Basic(u, p)) => req.basic_auth(u, Some(p)),
+            _ => req,
+        };
+        req.send()
+            .map_err(|e| RegistryError::from_reqwest(what, &e))
+    }
+
+    /// Make the credentials for this registry available to push calls.
+    pub fn prepare_push(&self, r: &Reference) {
+        self.rt.block_on(
+            self.client
+                .store_auth_if_needed(r.resolve_registry(), &self.auth),
+        );
+    }
+}

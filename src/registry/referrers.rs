@@ -1,0 +1,214 @@
+//! SBOM referrers of a manifest, discovered in the one order every command uses (fetch, mirror,
+//! publish): the OCI 1.1 referrers API (every `Link` page, SBOM artifact types kept on the
+//! client whatever `OCI-Filters-Applied` says); only on its 404, the referrers tag schema
+//! (`sha256-<hex>`); then cosign's `sha256-<hex>.sbom` tag. Every referrer manifest is fetched by
+//! digest and verified. A failure other than a real 404 is an error, never "no SBOM".
+
+use oci_client::{Reference, RegistryOperation};
+
+use super::client::{Registry, Result};
+use super::error::{Kind, RegistryError};
+use super::wire::{Descriptor, ManifestDoc, sibling};
+use super::{INDEX_MEDIA_TYPE, MANIFEST_LIMIT, SBOM_ARTIFACT_TYPES, SBOM_LAYER_TYPES, SBOM_LIMIT};
+
+/// How a referrer was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Via {
+    /// `GET /v2/<repo>/referrers/<digest>`.
+    ReferrersApi,
+    /// The `sha256-<hex>` fallback index.
+    ReferrersTag,
+    /// cosign's `sha256-<hex>.sbom` tag.
+    CosignTag,
+}
+
+impl Via {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Via::ReferrersApi => "referrers-api",
+            Via::ReferrersTag => "referrers-tag",
+            Via::CosignTag => "cosign-tag",
+        }
+    }
+}
+
+/// What a referrer is attached to in a provider: a platform manifest or the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum AttachedTo {
+    Platform,
+    Index,
+}
+
+impl AttachedTo {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            AttachedTo::Platform => "platform",
+            AttachedTo::Index => "index",
+        }
+    }
+}
+
+/// A referrer manifest as stored: its digest and bytes (so a mirror can re-write it unchanged),
+/// how it was found, and the cosign tag naming it (if any).
+#[derive(Debug, Clone)]
+pub struct Referrer {
+    pub digest: String,
+    pub bytes: Vec<u8>,
+    pub doc: ManifestDoc,
+    pub via: Via,
+    pub cosign_tag: Option<String>,
+}
+
+/// An SBOM document read from a referrer's layer, digest-verified.
+#[derive(Debug, Clone)]
+pub struct SbomLayer {
+    pub media_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// Whether an index entry is an SBOM referrer.
+pub fn is_sbom_referrer(d: &Descriptor) -> bool {
+    d.artifact_type
+        .as_deref()
+        .is_some_and(|t| SBOM_ARTIFACT_TYPES.contains(&t))
+}
+
+fn protocol(r: &Reference, detail: impl Into<String>) -> RegistryError {
+    RegistryError::new(Kind::Protocol, r.whole(), detail)
+}
+
+impl Registry {
+    /// The referrers API for `subject`, every page, SBOM descriptors only. `None` when the
+    /// registry has no referrers API (a 404 on the first page, as the spec says to read it).
+    fn referrers_api(&self, r: &Reference, subject: &str) -> Result<Option<Vec<Descriptor>>> {
+        let origin = self.origin(r);
+        let mut url = format!("{origin}/v2/{}/referrers/{subject}", r.repository());
+        let what = format!("{}: referrers API for {subject}", r.whole());
+        let mut out = Vec::new();
+        for page in 0.. {
+            if page > 100 {
+                return Err(protocol(r, "referrers API: more than 100 pages"));
+            }
+            let answer = self.retry(|| {
+                let resp = self.send(r, RegistryOperation::Pull, &what, |c| {
+                    c.get(&url).header("Accept", INDEX_MEDIA_TYPE)
+                })?;
+                let status = resp.status().as_u16();
+                let next = resp
+                    .headers()
+                    .get_all("link")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(','))
+                    .find(|l| l.contains("rel=\"next\"") || l.contains("rel=next"))
+                    .and_then(|l| l.split(['<', '>']).nth(1).map(str::to_string));
+                let body = resp
+                    .bytes()
+                    .map_err(|e| RegistryError::from_reqwest(&what, &e))?;
+                if status != 200 {
+                    return Err(RegistryError::from_status(&what, status, &body));
+                }
+                Ok((next, body))
+            });
+            let (next, body) = match answer {
+                Err(e) if page == 0 && e.is_not_found() => return Ok(None),
+                other => other?,
+            };
+            if body.len() > MANIFEST_LIMIT {
+                return Err(RegistryError::new(
+                    Kind::TooLarge,
+                    &what,
+                    "referrers list over 4 MiB; refused",
+                ));
+            }
+            let idx: ManifestDoc = serde_json::from_slice(&body).map_err(|e| {
+                protocol(
+                    r,
+                    format!("the referrers API answered something that is not an image index: {e}"),
+                )
+            })?;
+            out.extend(idx.manifests.into_iter().filter(is_sbom_referrer));
+            match next {
+                Some(n) if n.starts_with("http") => url = n,
+                Some(n) => url = format!("{origin}{n}"),
+                None => break,
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// Every SBOM referrer of `subject` (a digest in `r`'s repository), in discovery order.
+    pub fn sbom_referrers(&self, r: &Reference, subject: &str) -> Result<Vec<Referrer>> {
+        let hex = subject.trim_start_matches("sha256:");
+        let (descs, via) = match self.referrers_api(r, subject)? {
+            Some(d) => (d, Via::ReferrersApi),
+            None => {
+                let tag = sibling(r, &format!("sha256-{hex}"));
+                // Anything other than an image index there means no referrers.
+                let descs = match self.try_manifest(&tag)? {
+                    Some((bytes, _)) => serde_json::from_slice::<ManifestDoc>(&bytes)
+                        .map(|i| i.manifests.into_iter().filter(is_sbom_referrer).collect())
+                        .unwrap_or_default(),
+                    None => Vec::new(),
+                };
+                (descs, Via::ReferrersTag)
+            }
+        };
+        let mut out = Vec::new();
+        for d in descs {
+            if d.size as usize > MANIFEST_LIMIT {
+                return Err(RegistryError::new(
+                    Kind::TooLarge,
+                    r.whole(),
+                    format!("referrer {} is over the 4 MiB manifest limit", d.digest),
+                ));
+            }
+            let (bytes, digest) = self.manifest(&sibling(r, &d.digest), Some(&d.digest))?;
+            let doc = serde_json::from_slice(&bytes).map_err(|e| {
+                protocol(r, format!("referrer {} is not valid JSON: {e}", d.digest))
+            })?;
+            out.push(Referrer {
+                digest,
+                bytes,
+                doc,
+                via,
+                cosign_tag: None,
+            });
+        }
+        let cosign = format!("sha256-{hex}.sbom");
+        if let Some((bytes, digest)) = self.try_manifest(&sibling(r, &cosign))? {
+            let doc: ManifestDoc = serde_json::from_slice(&bytes)
+                .map_err(|e| protocol(r, format!("{cosign} is not valid JSON: {e}")))?;
+            if doc.media_type.as_deref() == Some(INDEX_MEDIA_TYPE) || !doc.manifests.is_empty() {
+                return Err(protocol(
+                    r,
+                    format!("{cosign} is an index, not an SBOM manifest"),
+                ));
+            }
+            out.push(Referrer {
+                digest,
+                bytes,
+                doc,
+                via: Via::CosignTag,
+                cosign_tag: Some(cosign),
+            });
+        }
+        Ok(out)
+    }
+
+    /// The SBOM documents in a referrer's layers, each size-capped and digest-verified.
+    pub fn sbom_layers(&self, r: &Reference, referrer: &Referrer) -> Result<Vec<SbomLayer>> {
+        referrer
+            .doc
+            .layers
+            .iter()
+            .filter(|l| SBOM_LAYER_TYPES.contains(&l.media_type.as_str()))
+            .map(|l| {
+                Ok(SbomLayer {
+                    media_type: l.media_type.clone(),
+                    bytes: self.small_blob(&sibling(r, &l.digest), l, SBOM_LIMIT)?,
+                })
+            })
+            .collect()
+    }
+}
