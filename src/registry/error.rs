@@ -3,6 +3,12 @@
 //! text. Callers decide on the variant: [`RegistryError::is_transient`] drives retries, and
 //! only [`RegistryError::NotFound`] (a real 404 or a `MANIFEST_UNKNOWN`-class error code) may be
 //! read as "absent".
+//!
+//! One limit of oci-client: a 4xx answer that carries an OCI error envelope reaches us as the
+//! envelope alone, without its status; such errors are classified by their error code
+//! (`TOOMANYREQUESTS` → transient, `MANIFEST_UNKNOWN` → not found, …), an unknown code being a
+//! protocol error (final). Answers to the requests we send ourselves (referrers pages, manifest
+//! puts) are classified by status first.
 
 use std::fmt;
 
