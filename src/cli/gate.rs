@@ -6,6 +6,7 @@ use anyhow::Result;
 use super::{GateArgs, outputs};
 use crate::artifact::zip::Limits;
 use crate::engine::{self, gate, scan::DbChoice};
+use crate::foundation::named::Named;
 use crate::report::RenderOptions;
 use crate::report::gate::GateFormat;
 

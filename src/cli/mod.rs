@@ -14,9 +14,30 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::foundation::named::Named;
 use crate::inventory::SbomSource;
+use crate::release::local::SbomChoice;
 use crate::report::SbomFormat;
 use crate::report::findings::ScanFormat;
+use crate::report::gate::GateFormat;
+
+/// clap's value enums for the domain's named values (clap stays in `cli/`).
+macro_rules! value_enums {
+    ($($t:ty),*) => {$(
+        impl clap::ValueEnum for $t {
+            fn value_variants<'a>() -> &'a [Self] {
+                <$t as Named>::ALL
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                let v = clap::builder::PossibleValue::new(self.name());
+                Some(if self.help().is_empty() { v } else { v.help(self.help()) })
+            }
+        }
+    )*};
+}
+
+value_enums!(SbomFormat, ScanFormat, GateFormat, SbomChoice, SbomSource);
 
 /// Supply-chain scanner for OpenTofu/Terraform providers.
 #[derive(Debug, Parser)]
@@ -140,7 +161,7 @@ pub struct GateArgs {
     pub ignore_file: Option<PathBuf>,
     /// Report format for stdout (default: table on a terminal, json otherwise).
     #[arg(short, long, value_enum)]
-    pub format: Option<crate::report::gate::GateFormat>,
+    pub format: Option<GateFormat>,
     /// Write a report to a file: FORMAT=PATH (repeatable; PATH `-` is stdout), or PATH for --format.
     #[arg(short, long, value_name = "[FORMAT=]PATH")]
     pub output: Vec<String>,
@@ -183,7 +204,7 @@ pub struct PublishArgs {
     pub version: Option<String>,
     /// SBOMs generated from each binary.
     #[arg(long, value_enum, default_value = "cyclonedx")]
-    pub sbom_format: crate::release::local::SbomChoice,
+    pub sbom_format: SbomChoice,
     /// Attach FILE (CycloneDX or SPDX JSON, e.g. Syft's) to PLATFORM instead of a generated SBOM;
     /// it is checked against the binary first (repeatable).
     #[arg(long, value_name = "OS_ARCH=FILE")]
@@ -220,7 +241,7 @@ pub struct MirrorArgs {
     pub generate_sboms: bool,
     /// Format of generated SBOMs.
     #[arg(long, value_enum, default_value = "cyclonedx")]
-    pub sbom_format: crate::release::local::SbomChoice,
+    pub sbom_format: SbomChoice,
     /// Show what would be copied and copy nothing.
     #[arg(long)]
     pub dry_run: bool,

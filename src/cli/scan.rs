@@ -6,6 +6,7 @@ use anyhow::{Result, bail};
 use super::{ScanArgs, outputs};
 use crate::artifact::zip::Limits;
 use crate::engine::{self, scan};
+use crate::foundation::named::Named;
 use crate::report::RenderOptions;
 use crate::report::findings::{ArtifactScan, ScanFormat, ScanReport};
 

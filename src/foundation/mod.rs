@@ -3,5 +3,6 @@
 //! provguard keeps its caches ([`dirs`]).
 
 pub mod dirs;
+pub mod named;
 pub mod time;
 pub mod version;

@@ -63,7 +63,7 @@ impl Origin {
 }
 
 /// Which inventory source to use for artifacts that have attached SBOMs (`--sbom-source`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SbomSource {
     /// The attached SBOM when present and parseable, else the binary's buildinfo.
     #[default]
@@ -72,6 +72,28 @@ pub enum SbomSource {
     Attached,
     /// Always the binary's buildinfo.
     Binary,
+}
+
+impl crate::foundation::named::Named for SbomSource {
+    const ALL: &'static [Self] = &[SbomSource::Auto, SbomSource::Attached, SbomSource::Binary];
+
+    fn name(&self) -> &'static str {
+        match self {
+            SbomSource::Auto => "auto",
+            SbomSource::Attached => "attached",
+            SbomSource::Binary => "binary",
+        }
+    }
+
+    fn help(&self) -> &'static str {
+        match self {
+            SbomSource::Auto => {
+                "The attached SBOM when present and parseable, else the binary's buildinfo"
+            }
+            SbomSource::Attached => "The attached SBOM; fail without one",
+            SbomSource::Binary => "Always the binary's buildinfo",
+        }
+    }
 }
 
 /// What was scanned: provenance carried into every report.

@@ -245,14 +245,31 @@ fn zip_time(path: &Path) -> Option<i64> {
 }
 
 /// Which SBOMs to generate from each binary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SbomChoice {
-    /// CycloneDX 1.5 JSON.
     Cyclonedx,
-    /// SPDX 2.3 JSON.
     Spdx,
-    /// Both, as two referrers.
     Both,
+}
+
+impl crate::foundation::named::Named for SbomChoice {
+    const ALL: &'static [Self] = &[SbomChoice::Cyclonedx, SbomChoice::Spdx, SbomChoice::Both];
+
+    fn name(&self) -> &'static str {
+        match self {
+            SbomChoice::Cyclonedx => "cyclonedx",
+            SbomChoice::Spdx => "spdx",
+            SbomChoice::Both => "both",
+        }
+    }
+
+    fn help(&self) -> &'static str {
+        match self {
+            SbomChoice::Cyclonedx => "CycloneDX 1.5 JSON",
+            SbomChoice::Spdx => "SPDX 2.3 JSON",
+            SbomChoice::Both => "Both, as two referrers",
+        }
+    }
 }
 
 /// The SBOMs generated from `pkg`'s binary, deterministic (same release, same bytes).

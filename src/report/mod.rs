@@ -11,23 +11,43 @@ pub mod output;
 pub mod spdx;
 pub mod table;
 
+use crate::foundation::named::Named;
 use crate::inventory::Inventory;
 
 /// The SBOM formats `provguard sbom --format` accepts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SbomFormat {
-    /// CycloneDX 1.5 JSON (readable by every Trivy since 0.44).
-    #[value(name = "cyclonedx")]
     CycloneDx,
-    /// CycloneDX 1.6 JSON (Trivy ≥ 0.53).
-    #[value(name = "cyclonedx-1.6")]
     CycloneDx16,
-    /// SPDX 2.3 JSON.
-    #[value(name = "spdx")]
     Spdx,
-    /// A human-readable table.
-    #[value(name = "table")]
     Table,
+}
+
+impl Named for SbomFormat {
+    const ALL: &'static [Self] = &[
+        SbomFormat::CycloneDx,
+        SbomFormat::CycloneDx16,
+        SbomFormat::Spdx,
+        SbomFormat::Table,
+    ];
+
+    fn name(&self) -> &'static str {
+        match self {
+            SbomFormat::CycloneDx => "cyclonedx",
+            SbomFormat::CycloneDx16 => "cyclonedx-1.6",
+            SbomFormat::Spdx => "spdx",
+            SbomFormat::Table => "table",
+        }
+    }
+
+    fn help(&self) -> &'static str {
+        match self {
+            SbomFormat::CycloneDx => "CycloneDX 1.5 JSON (readable by every Trivy since 0.44)",
+            SbomFormat::CycloneDx16 => "CycloneDX 1.6 JSON (Trivy ≥ 0.53)",
+            SbomFormat::Spdx => "SPDX 2.3 JSON",
+            SbomFormat::Table => "A human-readable table",
+        }
+    }
 }
 
 impl SbomFormat {

@@ -279,25 +279,76 @@ rule_cfg!(
     RegistryHost { allow: Hosts }
 );
 
-/// Every rule, by id. Adding a rule means a field here, a table in `rules/default.toml`, and its
+/// The one list of rules: `(RuleId variant, config field = its table type, "id")`. Everything
+/// that enumerates rules — the [`Rules`] table, [`RuleId`] with its ids, `ALL`, each rule's
+/// common fields, and merging a policy over its base — is derived from it. Adding a rule means a
+/// line here, its table type above (`rule_cfg!`), its table in `rules/default.toml`, and its
 /// check.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Rules {
-    pub vulnerability: Option<Vulnerability>,
-    pub lock_hash: Option<LockHash>,
-    pub lock_platform: Option<LockPlatform>,
-    pub sbom_required: Option<SbomRequired>,
-    pub sbom_drift: Option<SbomDrift>,
-    pub license: Option<License>,
-    pub go_version: Option<GoVersion>,
-    pub vcs_modified: Option<VcsModified>,
-    pub trimpath: Option<Trimpath>,
-    pub cgo: Option<Cgo>,
-    pub local_replace: Option<LocalReplace>,
-    pub devel_dependency: Option<DevelDependency>,
-    pub upx: Option<Upx>,
-    pub registry_host: Option<RegistryHost>,
+macro_rules! rules {
+    ($($variant:ident, $field:ident: $ty:ident = $id:literal;)*) => {
+        /// Every rule's table, by id.
+        #[derive(Debug, Clone, Default, Deserialize)]
+        #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+        pub struct Rules {
+            $(pub $field: Option<$ty>,)*
+        }
+
+        /// A rule's stable id (the ids of `rules/default.toml`, used in reports, SARIF
+        /// `ruleId`s and waivers). Renaming one breaks users' waiver files and CI dashboards.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum RuleId {
+            $($variant,)*
+        }
+
+        impl RuleId {
+            pub const ALL: &'static [RuleId] = &[$(RuleId::$variant,)*];
+
+            pub fn as_str(&self) -> &'static str {
+                match self {
+                    $(RuleId::$variant => $id,)*
+                }
+            }
+
+            /// The rule's common fields in `rules`, `None` when the policy does not list it.
+            pub fn common<'a>(&self, rules: &'a Rules) -> Option<Common<'a>> {
+                match self {
+                    $(RuleId::$variant => rules.$field.as_ref().map(|r| r.common()),)*
+                }
+            }
+        }
+
+        impl PolicyFile {
+            /// Texts always come from the built-in rule of the same id; parameters only with
+            /// `extends`.
+            fn rules_filled(self, base: &Rules, extends: bool) -> Rules {
+                let user = self.rule;
+                Rules { $($field: match (user.$field, &base.$field) {
+                    (Some(u), Some(b)) if extends => Some(u.merge(b)),
+                    (Some(u), Some(b)) => Some(u.borrow_texts(b)),
+                    (Some(u), None) => Some(u),
+                    (None, b) if extends => b.clone(),
+                    (None, _) => None,
+                },)* }
+            }
+        }
+    };
+}
+
+rules! {
+    Vulnerability, vulnerability: Vulnerability = "vulnerability";
+    LockHash, lock_hash: LockHash = "lock-hash";
+    LockPlatform, lock_platform: LockPlatform = "lock-platform";
+    SbomRequired, sbom_required: SbomRequired = "sbom-required";
+    SbomDrift, sbom_drift: SbomDrift = "sbom-drift";
+    License, license: License = "license";
+    GoVersion, go_version: GoVersion = "go-version";
+    VcsModified, vcs_modified: VcsModified = "vcs-modified";
+    Trimpath, trimpath: Trimpath = "trimpath";
+    Cgo, cgo: Cgo = "cgo";
+    LocalReplace, local_replace: LocalReplace = "local-replace";
+    DevelDependency, devel_dependency: DevelDependency = "devel-dependency";
+    Upx, upx: Upx = "upx";
+    RegistryHost, registry_host: RegistryHost = "registry-host";
 }
 
 /// A policy file as written.
@@ -358,43 +409,20 @@ impl Policy {
     }
 }
 
-impl PolicyFile {
-    /// Texts always come from the built-in rule of the same id; parameters only with `extends`.
-    fn rules_filled(self, base: &Rules, extends: bool) -> Rules {
-        let user = self.rule;
-        macro_rules! fill {
-            ($($f:ident),*) => {
-                Rules { $($f: match (user.$f, &base.$f) {
-                    (Some(u), Some(b)) if extends => Some(u.merge(b)),
-                    (Some(u), Some(b)) => Some(u.borrow_texts(b)),
-                    (Some(u), None) => Some(u),
-                    (None, b) if extends => b.clone(),
-                    (None, _) => None,
-                },)* }
-            };
-        }
-        fill!(
-            vulnerability,
-            lock_hash,
-            lock_platform,
-            sbom_required,
-            sbom_drift,
-            license,
-            go_version,
-            vcs_modified,
-            trimpath,
-            cgo,
-            local_replace,
-            devel_dependency,
-            upx,
-            registry_host
-        )
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_rule_id_is_its_table_name_in_the_default_policy() {
+        let text = DEFAULT_POLICY;
+        for id in RuleId::ALL {
+            assert!(text.contains(&format!("[rule.{}]", id.as_str())), "{id:?}");
+            assert!(id.common(&Policy::builtin().rules).is_some(), "{id:?}");
+        }
+        let tables = text.matches("\n[rule.").count();
+        assert_eq!(tables, RuleId::ALL.len(), "one table per rule, no more");
+    }
 
     #[test]
     fn builtin_policy_parses_and_has_every_rule() {

@@ -28,8 +28,31 @@ pub struct Checked {
     pub source: String,
     pub zh: Option<String>,
     pub h1: String,
-    /// `zh:`, `h1:`, or `none`.
-    pub matched_by: &'static str,
+    pub matched_by: LockMatch,
+}
+
+/// Which of the lock file's hashes a package matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub enum LockMatch {
+    /// Its ZIP's SHA-256 is a locked `zh:`.
+    #[serde(rename = "zh:")]
+    Zh,
+    /// Its `h1:` dirhash is locked.
+    #[serde(rename = "h1:")]
+    H1,
+    /// Neither: the lock-hash rule fires.
+    #[serde(rename = "none")]
+    None,
+}
+
+impl LockMatch {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            LockMatch::Zh => "zh:",
+            LockMatch::H1 => "h1:",
+            LockMatch::None => "none",
+        }
+    }
 }
 
 /// What reading a package for its inventory already computed: the ZIP's SHA-256 and the
@@ -94,11 +117,11 @@ pub fn check(
         let zh_ok = zh.as_deref().is_some_and(|z| lock_zh.contains(&z));
         let h1_ok = lock_h1.contains(&h1.as_str());
         let matched_by = if zh_ok {
-            "zh:"
+            LockMatch::Zh
         } else if h1_ok {
-            "h1:"
+            LockMatch::H1
         } else {
-            "none"
+            LockMatch::None
         };
         out.push(Checked {
             provider: p.address.clone(),

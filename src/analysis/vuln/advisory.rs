@@ -73,6 +73,8 @@ struct OsvImport {
     goos: Vec<String>,
     #[serde(default)]
     goarch: Vec<String>,
+    #[serde(default)]
+    symbols: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,12 +90,24 @@ struct OsvSeverity {
     score: String,
 }
 
-/// A package import an advisory names, with its platform restrictions (empty = all).
+/// A package import an advisory names, with its platform restrictions (empty = all) and the
+/// vulnerable functions in it (`F`, or `T.M` for methods; empty = any function of the package).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Import {
     pub path: String,
     pub goos: Vec<String>,
     pub goarch: Vec<String>,
+    pub symbols: Vec<String>,
+}
+
+impl Import {
+    /// Whether the import applies to a binary built for `goos`/`goarch` (unknown matches).
+    pub fn applies_to(&self, goos: Option<&str>, goarch: Option<&str>) -> bool {
+        let ok = |list: &[String], v: Option<&str>| {
+            list.is_empty() || v.is_none_or(|v| list.iter().any(|x| x == v))
+        };
+        ok(&self.goos, goos) && ok(&self.goarch, goarch)
+    }
 }
 
 /// The versions of one package an advisory affects.
@@ -233,6 +247,7 @@ pub fn parse(bytes: &[u8]) -> Result<Advisory, ParseError> {
                             path: i.path,
                             goos: i.goos,
                             goarch: i.goarch,
+                            symbols: i.symbols,
                         })
                         .collect()
                 })

@@ -25,6 +25,19 @@ impl Severity {
         }
     }
 
+    /// The SARIF `security-severity` score standing for this level when there is no CVSS
+    /// score: the middle of GitHub's band (critical over 9.0, high 7.0–8.9, medium 4.0–6.9,
+    /// low 0.1–3.9), so it never lands on a boundary. Every SARIF writer uses this one table.
+    pub fn sarif_score(&self) -> f64 {
+        match self {
+            Severity::Critical => 9.5,
+            Severity::High => 8.0,
+            Severity::Medium => 5.5,
+            Severity::Low => 2.0,
+            Severity::Unknown => 0.0,
+        }
+    }
+
     /// GHSA/OSV words (`MODERATE` is GitHub's MEDIUM).
     pub fn from_word(w: &str) -> Option<Severity> {
         Some(match w.to_ascii_uppercase().as_str() {

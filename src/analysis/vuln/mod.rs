@@ -10,6 +10,7 @@
 pub mod advisory;
 pub mod cvss;
 pub mod db;
+pub mod reach;
 pub mod version;
 
 use std::collections::BTreeSet;

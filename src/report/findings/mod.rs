@@ -13,27 +13,36 @@ pub mod trivy;
 use std::collections::BTreeMap;
 
 use crate::analysis::vuln::{Finding, Severity};
+use crate::foundation::named::Named;
 use crate::inventory::Inventory;
 use crate::report::RenderOptions;
 
 /// `provguard scan --format` values.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScanFormat {
     Table,
     Json,
-    #[value(name = "trivy-json")]
     TrivyJson,
     Sarif,
     Markdown,
     Openvex,
-    #[value(name = "cyclonedx-vex")]
     CycloneDxVex,
-    #[value(name = "cyclonedx")]
     CycloneDx,
 }
 
-impl ScanFormat {
-    pub fn name(&self) -> &'static str {
+impl Named for ScanFormat {
+    const ALL: &'static [Self] = &[
+        ScanFormat::Table,
+        ScanFormat::Json,
+        ScanFormat::TrivyJson,
+        ScanFormat::Sarif,
+        ScanFormat::Markdown,
+        ScanFormat::Openvex,
+        ScanFormat::CycloneDxVex,
+        ScanFormat::CycloneDx,
+    ];
+
+    fn name(&self) -> &'static str {
         match self {
             ScanFormat::Table => "table",
             ScanFormat::Json => "json",
@@ -44,13 +53,6 @@ impl ScanFormat {
             ScanFormat::CycloneDxVex => "cyclonedx-vex",
             ScanFormat::CycloneDx => "cyclonedx",
         }
-    }
-
-    pub fn parse(s: &str) -> Option<ScanFormat> {
-        <ScanFormat as clap::ValueEnum>::value_variants()
-            .iter()
-            .copied()
-            .find(|f| f.name() == s)
     }
 }
 

@@ -19,13 +19,10 @@ fn level(s: Severity) -> &'static str {
 }
 
 fn security_severity(f: &Finding) -> String {
-    let score = f.advisory.score.unwrap_or(match f.severity() {
-        Severity::Critical => 9.0,
-        Severity::High => 7.0,
-        Severity::Medium => 4.0,
-        Severity::Low => 0.1,
-        Severity::Unknown => 0.0,
-    });
+    let score = f
+        .advisory
+        .score
+        .unwrap_or_else(|| f.severity().sarif_score());
     format!("{score:.1}")
 }
 
