@@ -96,6 +96,7 @@ fn inventory() -> Inventory {
         settings: Vec::new(),
         drift: Vec::new(),
         licenses: Default::default(),
+        functions: Default::default(),
     }
 }
 

@@ -62,6 +62,21 @@ impl Origin {
     }
 }
 
+/// The binary's function table (its pclntab), for symbol-level reachability.
+#[derive(Debug, Clone)]
+pub enum FunctionTable {
+    /// Not read, and why (`--no-symbols`; an SBOM without the binary).
+    NotRead(String),
+    /// The table could not be read, and why.
+    Unreadable(String),
+}
+
+impl Default for FunctionTable {
+    fn default() -> Self {
+        FunctionTable::NotRead("the function table was not read".into())
+    }
+}
+
 /// Which inventory source to use for artifacts that have attached SBOMs (`--sbom-source`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SbomSource {
@@ -243,6 +258,8 @@ pub struct Inventory {
     pub drift: Vec<sbom_in::Drift>,
     /// License expressions by module path, as an attached SBOM states them (buildinfo has none).
     pub licenses: std::collections::BTreeMap<String, String>,
+    /// The binary's function table, for reachability.
+    pub functions: FunctionTable,
 }
 
 impl Inventory {
@@ -322,6 +339,7 @@ impl Inventory {
             settings: bi.settings.clone(),
             drift: Vec::new(),
             licenses: Default::default(),
+            functions: FunctionTable::default(),
         }
     }
 

@@ -203,9 +203,27 @@ rule_cfg!(
         only_with_fix: bool,
         /// Refuse to decide (exit 2) with a database older than this.
         max_db_age_days: i64,
+        /// Which findings fail the gate by their reachability.
+        reachability: ReachabilityGate,
     }
 );
+
+/// The `vulnerability` rule's `reachability` parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReachabilityGate {
+    /// Findings whose vulnerable code is present, or could not be checked, fail; findings whose
+    /// code is provably absent are reported as warnings.
+    #[default]
+    PresentOrUnknown,
+    /// Module level: every finding fails, whatever its reachability.
+    Any,
+}
 impl Vulnerability {
+    pub fn reachability(&self) -> ReachabilityGate {
+        self.reachability.unwrap_or_default()
+    }
+
     /// Without `max-db-age-days` (a stand-alone policy that leaves it out), a week.
     pub const DEFAULT_MAX_DB_AGE_DAYS: i64 = 7;
 

@@ -2,8 +2,9 @@
 //! licenses, toolchain hygiene (Go version, `vcs.modified`, `-trimpath`, cgo, local `replace`,
 //! `(devel)` dependencies), registry hosts, and UPX packing (from a failed read).
 
-use super::cfg::{GoMinor, Hosts, Unknown};
+use super::cfg::{GoMinor, Hosts, Level, ReachabilityGate, Unknown};
 use super::{About, Raw, RuleId, Sink};
+use crate::analysis::vuln::reach::Reachability;
 use crate::analysis::vuln::version::Event;
 use crate::analysis::vuln::{Database, Finding, Severity};
 use crate::inventory::{Inventory, Origin};
@@ -66,7 +67,10 @@ fn vulnerabilities(sink: &mut Sink, about: &About, findings: &[Finding]) {
     };
     let min = cfg.min_severity.map_or(Severity::Unknown, |s| s.0);
     let only_fixed = cfg.only_with_fix.unwrap_or(false);
-    for f in findings.iter().filter(|f| f.is_affected()) {
+    // Findings not affected because their vulnerable code is absent stay visible: as warnings
+    // (`present-or-unknown`), or failing like any other (`any`, module level).
+    let absent = |f: &&Finding| matches!(f.reachability, Reachability::Absent { .. });
+    for f in findings.iter().filter(|f| f.is_affected() || absent(f)) {
         if f.severity() < min || (only_fixed && f.fixed.is_empty()) {
             continue;
         }
@@ -95,6 +99,24 @@ fn vulnerabilities(sink: &mut Sink, about: &About, findings: &[Finding]) {
         raw.fix = f
             .upgrade_to()
             .map(|u| format!("Upgrade {} to {u}.", f.module));
+        match &f.reachability {
+            Reachability::Present { found } => {
+                raw = raw.evidence(format!("vulnerable code present: {}", found.join(", ")));
+            }
+            Reachability::Absent { looked_for } => {
+                raw = raw.evidence(format!(
+                    "vulnerable code not present: none of {} is in the binary",
+                    looked_for.join(", ")
+                ));
+                if cfg.reachability() == ReachabilityGate::PresentOrUnknown {
+                    raw.at_most = Some(Level::Warn);
+                }
+            }
+            Reachability::Unknown { reason } => {
+                raw = raw.evidence(format!("reachability unknown: {reason}"));
+            }
+            Reachability::NotChecked { .. } => {}
+        }
         sink.push(about, raw);
     }
 }

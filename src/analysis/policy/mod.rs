@@ -93,6 +93,8 @@ pub struct Raw {
     pub evidence: Vec<String>,
     /// What to do about this one, beyond the rule's general remediation.
     pub fix: Option<String>,
+    /// At most this level (a `deny` rule reports this one as a warning).
+    pub at_most: Option<Level>,
 }
 
 impl Raw {
@@ -105,6 +107,7 @@ impl Raw {
             message: message.into(),
             evidence: Vec::new(),
             fix: None,
+            at_most: None,
         }
     }
 
@@ -132,7 +135,11 @@ impl<'a> Sink<'a> {
         let Some(c) = raw.rule.common(&self.policy.rules) else {
             return;
         };
-        let level = c.level.unwrap_or(Level::Deny);
+        let level = match (c.level.unwrap_or(Level::Deny), raw.at_most) {
+            (Level::Allow, _) => return,
+            (Level::Deny, Some(cap)) => cap,
+            (l, _) => l,
+        };
         if level == Level::Allow {
             return;
         }

@@ -46,6 +46,8 @@ pub struct Finding {
     /// Fixed versions above the installed one, lowest first, without `v`.
     pub fixed: Vec<String>,
     pub status: Status,
+    /// Whether the vulnerable functions are in the binary (symbol level), and which.
+    pub reachability: reach::Reachability,
 }
 
 impl Finding {
@@ -130,8 +132,10 @@ fn platform_excluded(
     ))
 }
 
-/// Match every module of `inv` (the main module and stdlib included) against `db`.
+/// Match every module of `inv` (the main module and stdlib included) against `db`, deciding
+/// each finding's reachability from the binary's function table when the inventory has one.
 pub fn match_inventory(inv: &Inventory, db: &Database) -> Vec<Finding> {
+    let symbols = reach::symbols_of(inv);
     let mut out = Vec::new();
     let stdlib = inv.modules.iter().find(|m| m.path == "stdlib").cloned();
     let toolchain = stdlib.as_ref().map(|s| Module {
@@ -169,6 +173,7 @@ pub fn match_inventory(inv: &Inventory, db: &Database) -> Vec<Finding> {
                 .iter()
                 .flat_map(|a| a.imports.iter().cloned())
                 .collect();
+            let mut reachability = reach::Reachability::not_checked("already not affected");
             let status = if m.path == "toolchain" {
                 Status::NotAffected {
                     justification: "vulnerable_code_not_present".into(),
@@ -180,7 +185,24 @@ pub fn match_inventory(inv: &Inventory, db: &Database) -> Vec<Finding> {
                         justification: "vulnerable_code_not_present".into(),
                         detail,
                     },
-                    None => Status::Affected,
+                    None => {
+                        reachability = reach::decide(
+                            &hits,
+                            inv.goos.as_deref(),
+                            inv.goarch.as_deref(),
+                            &symbols,
+                        );
+                        match &reachability {
+                            reach::Reachability::Absent { looked_for } => Status::NotAffected {
+                                justification: "vulnerable_code_not_present".into(),
+                                detail: format!(
+                                    "none of the vulnerable functions is in the binary (its function table was checked for {})",
+                                    looked_for.join(", ")
+                                ),
+                            },
+                            _ => Status::Affected,
+                        }
+                    }
                 }
             };
             for id in adv.headline_ids() {
@@ -202,6 +224,7 @@ pub fn match_inventory(inv: &Inventory, db: &Database) -> Vec<Finding> {
                         .map(|f| f.as_str().trim_start_matches('v').to_string())
                         .collect(),
                     status: status.clone(),
+                    reachability: reachability.clone(),
                 });
             }
         }

@@ -16,6 +16,7 @@
 //! receivers, no type arguments); `inventory::symbols` normalises the binary's names the same way.
 
 use super::advisory::Affected;
+use crate::inventory::{FunctionTable, Inventory};
 
 /// What the binary's function table says, for the decision.
 pub trait SymbolLookup {
@@ -25,10 +26,19 @@ pub trait SymbolLookup {
     fn has_package(&self, pkg: &str) -> bool;
 }
 
-/// The symbol facts of one inventory: read, or why not.
+/// The symbol facts of one inventory: read, unreadable (and why), or not read (and why).
 pub enum Symbols<'a> {
     Read(&'a dyn SymbolLookup),
     Unavailable(String),
+    NotRead(String),
+}
+
+/// The symbol facts of `inv`'s binary.
+pub fn symbols_of(inv: &Inventory) -> Symbols<'_> {
+    match &inv.functions {
+        FunctionTable::NotRead(why) => Symbols::NotRead(why.clone()),
+        FunctionTable::Unreadable(why) => Symbols::Unavailable(why.clone()),
+    }
 }
 
 /// Whether an advisory's vulnerable code is in the binary.
@@ -40,6 +50,8 @@ pub enum Reachability {
     Absent { looked_for: Vec<String> },
     /// Not decided at symbol level, and why.
     Unknown { reason: String },
+    /// Not looked at (symbols off, no binary, or not applicable), and why.
+    NotChecked { reason: String },
 }
 
 impl Reachability {
@@ -47,7 +59,7 @@ impl Reachability {
         match self {
             Reachability::Present { .. } => "present",
             Reachability::Absent { .. } => "absent",
-            Reachability::Unknown { .. } => "unknown",
+            Reachability::Unknown { .. } | Reachability::NotChecked { .. } => "unknown",
         }
     }
 
@@ -56,13 +68,27 @@ impl Reachability {
         match self {
             Reachability::Present { found } => found,
             Reachability::Absent { looked_for } => looked_for,
-            Reachability::Unknown { .. } => &[],
+            Reachability::Unknown { .. } | Reachability::NotChecked { .. } => &[],
         }
     }
 
     pub fn unknown(reason: impl Into<String>) -> Reachability {
         Reachability::Unknown {
             reason: reason.into(),
+        }
+    }
+
+    pub fn not_checked(reason: impl Into<String>) -> Reachability {
+        Reachability::NotChecked {
+            reason: reason.into(),
+        }
+    }
+
+    /// Why it is unknown, when it is.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Reachability::Unknown { reason } | Reachability::NotChecked { reason } => Some(reason),
+            _ => None,
         }
     }
 }
@@ -78,6 +104,7 @@ pub fn decide(
     let table = match symbols {
         Symbols::Read(t) => *t,
         Symbols::Unavailable(why) => return Reachability::unknown(why.clone()),
+        Symbols::NotRead(why) => return Reachability::not_checked(why.clone()),
     };
     if hits.iter().any(|a| a.imports.is_empty()) {
         return Reachability::unknown(

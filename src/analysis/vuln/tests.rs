@@ -32,6 +32,7 @@ fn inventory(goos: &str, go: &str, modules: &[(&str, Option<&str>)]) -> Inventor
         settings: Vec::new(),
         drift: Vec::new(),
         licenses: Default::default(),
+        functions: Default::default(),
     }
 }
 

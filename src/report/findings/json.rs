@@ -2,7 +2,8 @@
 //! `{schemaVersion, tool, generatedAt, database{source, modified, ageDays},
 //!   artifacts[{label, provider, version, platform, zipSha256, executableSha256, inventory{…},
 //!   summary{SEVERITY: n}, findings[{id, aliases, module, installed, fixed[], upgradeTo, severity,
-//!   score, vector, title, url, purl, status, justification, detail}]}]}`.
+//!   score, vector, title, url, purl, status, justification, detail, reachability
+//!   (present|absent|unknown), symbols[] (found, or looked for), reachabilityDetail}]}]}`.
 
 use serde_json::{Value, json};
 
@@ -50,6 +51,9 @@ pub fn render(r: &ScanReport) -> Vec<u8> {
                         "status": status,
                         "justification": justification,
                         "detail": detail,
+                        "reachability": f.reachability.as_str(),
+                        "symbols": f.reachability.symbols(),
+                        "reachabilityDetail": f.reachability.reason(),
                     })
                 })
                 .collect();

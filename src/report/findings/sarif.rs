@@ -77,6 +77,7 @@ pub fn render(r: &ScanReport) -> Vec<u8> {
                     "message": {"text": f.purl()}
                 }],
                 "partialFingerprints": {"provguard/v1": format!("{}|{}|{}|{}", f.id, f.module, f.installed, inv.platform().unwrap_or_default())},
+                "properties": {"reachability": f.reachability.as_str(), "symbols": f.reachability.symbols()},
             }));
         }
     }
