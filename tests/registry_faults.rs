@@ -476,3 +476,75 @@ fn mirror_refuses_exactly_what_scan_refuses() {
 fn repo_path(p: &str) -> String {
     repo().join(p).display().to_string()
 }
+
+#[test]
+fn a_cached_blob_altered_on_disk_is_fetched_again_and_processes_share_a_cache() {
+    let Some(reg) = TestRegistry::start() else {
+        return;
+    };
+    provider_with_two_sboms(&reg, "acme/demo");
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("cache");
+    let target = format!("oci://{}/acme/demo:1.2.3", reg.host());
+    let sbom = || {
+        provguard()
+            .current_dir(d.path())
+            .args(["sbom", &target, "--plain-http", "--platform", "linux_amd64"])
+            .args(["--cache-dir", cache.to_str().unwrap(), "--deterministic"])
+            .output()
+            .unwrap()
+    };
+    // Two processes at once on an empty cache: both succeed, the cache holds verified blobs.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(sbom);
+        let b = s.spawn(sbom);
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert!(a.status.success(), "{}", stderr(&a));
+    assert!(b.status.success(), "{}", stderr(&b));
+    assert_eq!(a.stdout, b.stdout);
+    let blobs: Vec<_> = std::fs::read_dir(cache.join("blobs/sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(
+        blobs.iter().all(|p| !p
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with(".partial")),
+        "no partial files left: {blobs:?}"
+    );
+    let zip = blobs
+        .iter()
+        .max_by_key(|p| std::fs::metadata(p).unwrap().len())
+        .unwrap()
+        .clone();
+    let zip_digest = format!("sha256:{}", zip.file_name().unwrap().to_string_lossy());
+    let zip_gets = || reg.requests("GET", &format!("/blobs/{zip_digest}"));
+    let gets = zip_gets();
+    // From the cache: no download.
+    let o = sbom();
+    assert!(o.status.success());
+    assert_eq!(zip_gets(), gets, "served from the cache");
+    // Truncated on disk: detected, fetched again, same SBOM.
+    let bytes = std::fs::read(&zip).unwrap();
+    std::fs::write(&zip, &bytes[..bytes.len() / 2]).unwrap();
+    let o = sbom();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, a.stdout);
+    assert_eq!(zip_gets(), gets + 1, "fetched again");
+    assert_eq!(
+        std::fs::read(&zip).unwrap(),
+        bytes,
+        "the cache holds the good blob again"
+    );
+    // Altered in place (same size): the same.
+    let mut bad = bytes.clone();
+    bad[bytes.len() / 3] ^= 0x55;
+    std::fs::write(&zip, &bad).unwrap();
+    let o = sbom();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.stdout, a.stdout);
+    assert_eq!(zip_gets(), gets + 2);
+}

@@ -45,9 +45,21 @@ impl BlobCache {
             .then(|| self.root.join("sha256").join(hex))
     }
 
-    /// The cached blob, if present.
+    /// The cached blob, if present and still what its digest says: a file truncated, altered or
+    /// replaced on disk since it was cached is removed (so it is fetched again) and `None` is
+    /// returned. This reads the whole blob once.
     pub fn get(&self, digest: &str) -> Option<PathBuf> {
-        self.path(digest).filter(|p| p.is_file())
+        let p = self.path(digest).filter(|p| p.is_file())?;
+        match file_digest(&p) {
+            Ok(d) if d == digest => Some(p),
+            _ => {
+                tracing::warn!(
+                    "cached blob {digest} no longer matches its digest; fetching it again"
+                );
+                let _ = std::fs::remove_file(&p);
+                None
+            }
+        }
     }
 
     pub fn writer(&self, digest: &str) -> Result<PendingBlob> {
@@ -70,6 +82,20 @@ impl BlobCache {
             digest: digest.to_string(),
             dest,
         })
+    }
+}
+
+/// `sha256:<hex>` of a file's bytes.
+fn file_digest(p: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(p)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        match f.read(&mut buf)? {
+            0 => return Ok(format!("sha256:{}", hex::encode(h.finalize()))),
+            n => h.update(&buf[..n]),
+        }
     }
 }
 
