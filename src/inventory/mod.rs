@@ -5,6 +5,7 @@
 
 pub mod gobin;
 pub mod sbom_in;
+pub mod symbols;
 pub mod version;
 
 use crate::artifact::{Artifact, Naming};
