@@ -183,8 +183,8 @@ pub struct Collector {
     tail: Vec<u8>,
     le: memmem::Finder<'static>,
     be: Vec<memmem::Finder<'static>>,
-    /// The last reason a candidate was dropped (for the "not found" message).
-    pub(crate) rejected: Option<(u64, String)>,
+    /// Why candidates were dropped (the first few, for the "not found" message).
+    pub(crate) rejected: Vec<(u64, String)>,
 }
 
 impl Default for Collector {
@@ -209,7 +209,7 @@ impl Collector {
             tail: Vec::with_capacity(TAIL),
             le: memmem::Finder::new(&[0xff, 0xff, 0xff, 0, 0]).into_owned(),
             be,
-            rejected: None,
+            rejected: Vec::new(),
         }
     }
 
@@ -264,7 +264,7 @@ impl Collector {
                 Err(why) => {
                     let c = self.cands.remove(i);
                     tracing::debug!("pclntab candidate at {:#x} dropped: {why}", c.start);
-                    self.rejected = Some((c.start, why));
+                    self.reject(c.start, why);
                 }
             }
         }
@@ -283,6 +283,12 @@ impl Collector {
             self.detect();
         }
         self.add_slices();
+    }
+
+    fn reject(&mut self, at: u64, why: String) {
+        if self.rejected.len() < 16 {
+            self.rejected.push((at, why));
+        }
     }
 
     fn detect(&mut self) {
@@ -363,7 +369,7 @@ impl Collector {
                 continue;
             }
             if self.cands.len() >= MAX_LIVE {
-                self.rejected = Some((s, "too many pclntab candidates at once".into()));
+                self.reject(s, "too many pclntab candidates at once".into());
                 continue;
             }
             let mut hdr = Capture::new(s, table::PREFIX_LEN);
@@ -534,21 +540,23 @@ fn advance(
                 if !c.hdr.complete() || c.hdr.want == table::PREFIX_LEN {
                     return Ok(());
                 }
-                let h = table::parse_header(&c.hdr.data)?;
                 c.img = images
                     .iter()
                     .position(|i| c.start >= i.img.offset && c.start < i.end);
                 let im = c.img.map(|i| &images[i]);
-                if let Some(im) = im {
-                    if im.img.ptr_size != h.ptr_size || im.img.big_endian != h.big_endian {
+                if let (Some(im), Some((_, be, _))) = (im, table::check_prefix(&c.hdr.data)) {
+                    let ptr = c.hdr.data[7];
+                    if im.img.ptr_size != ptr || im.img.big_endian != be {
                         return Err(format!(
-                            "header says {}-byte pointers ({}), the executable {}-byte ({})",
-                            h.ptr_size,
-                            endian(h.big_endian),
+                            "header says {ptr}-byte pointers ({}), the executable {}-byte ({})",
+                            endian(be),
                             im.img.ptr_size,
                             endian(im.img.big_endian)
                         ));
                     }
+                }
+                let h = table::parse_header(&c.hdr.data)?;
+                if let Some(im) = im {
                     c.md = im
                         .offset_to_va(c.start)
                         .map(|va| MdSearch::new(va, &im.img));

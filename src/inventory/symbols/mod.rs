@@ -237,6 +237,19 @@ pub fn finish(mut col: Collector, src: &dyn ByteSource) -> Result<Vec<ImageSymbo
     if let Some(e) = col.layout_error() {
         return Err(e.into());
     }
+    // Candidates seen before their image's head was complete (files shorter than the head).
+    for c in &mut col.cands {
+        if c.img.is_none()
+            && let Some(h) = &c.header
+        {
+            c.img = col.images.iter().position(|i| {
+                c.start >= i.img.offset
+                    && c.start < i.end
+                    && i.img.ptr_size == h.ptr_size
+                    && i.img.big_endian == h.big_endian
+            });
+        }
+    }
     let mut out = Vec::new();
     for (idx, im) in col.images.iter().enumerate() {
         let sects = im.sections(&col.head);
@@ -266,12 +279,20 @@ pub fn finish(mut col: Collector, src: &dyn ByteSource) -> Result<Vec<ImageSymbo
             if let Some((offset, detail)) = why {
                 return Err(SymbolsError::Corrupt { offset, detail });
             }
-            let detail = match col
-                .rejected
-                .as_ref()
-                .filter(|(at, _)| *at >= im.img.offset && *at < im.end)
+            let in_image = |at: u64| at >= im.img.offset && at < im.end;
+            let at_section = |at: u64| {
+                sects.iter().any(|s| {
+                    s.offset == at - im.img.offset
+                        && sections::PCLNTAB_SECTIONS.contains(&s.name.as_str())
+                })
+            };
+            let rejected = col.rejected.iter().filter(|(at, _)| in_image(*at));
+            let detail = match rejected
+                .clone()
+                .find(|(at, _)| at_section(*at))
+                .or(rejected.clone().next())
             {
-                Some((at, r)) => format!("the only candidate, at {at:#x}, was rejected: {r}"),
+                Some((at, r)) => format!("the candidate at {at:#x} was rejected: {r}"),
                 None => "no pclntab header (magic 0xfffffff1/0xfffffff0/0xfffffffa/0xfffffffb) \
                     in the file; not a Go binary, or one whose table was packed or overwritten"
                     .to_string(),
