@@ -8,6 +8,7 @@ mod lock_hashes;
 mod publish;
 mod sbom;
 mod scan;
+mod symbols;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +73,8 @@ pub enum Command {
     LockHashes(LockHashesArgs),
     /// Print an executable's Go buildinfo exactly as `go version -m` does.
     Buildinfo(BuildinfoArgs),
+    /// List the Go functions an executable contains (its pclntab; stripped builds too).
+    Symbols(symbols::SymbolsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -388,6 +391,7 @@ pub fn main() -> ExitCode {
         Command::Db(c) => db::run(c, cli.quiet),
         Command::LockHashes(a) => lock_hashes::run(a),
         Command::Buildinfo(a) => buildinfo::run(a),
+        Command::Symbols(a) => symbols::run(a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

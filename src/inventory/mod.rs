@@ -6,6 +6,7 @@
 pub mod collect;
 pub mod gobin;
 pub mod sbom_in;
+pub mod symbols;
 pub mod version;
 
 use crate::artifact::{Artifact, Naming};

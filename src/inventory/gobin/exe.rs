@@ -90,7 +90,7 @@ pub enum Layout {
     Fat(Vec<FatArch>),
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum ExeError {
     #[error("the file is empty")]
     Empty,
@@ -114,16 +114,16 @@ fn corrupt(format: &'static str, detail: impl Into<String>) -> ExeError {
 
 /// Bounds-checked integer reads in a chosen byte order.
 #[derive(Clone, Copy)]
-struct Reader<'a> {
-    b: &'a [u8],
-    be: bool,
+pub(crate) struct Reader<'a> {
+    pub(crate) b: &'a [u8],
+    pub(crate) be: bool,
 }
 
 impl<'a> Reader<'a> {
     fn bytes<const N: usize>(&self, off: usize) -> Option<[u8; N]> {
         self.b.get(off..off.checked_add(N)?)?.try_into().ok()
     }
-    fn u16(&self, off: usize) -> Option<u16> {
+    pub(crate) fn u16(&self, off: usize) -> Option<u16> {
         let a = self.bytes::<2>(off)?;
         Some(if self.be {
             u16::from_be_bytes(a)
@@ -131,7 +131,7 @@ impl<'a> Reader<'a> {
             u16::from_le_bytes(a)
         })
     }
-    fn u32(&self, off: usize) -> Option<u32> {
+    pub(crate) fn u32(&self, off: usize) -> Option<u32> {
         let a = self.bytes::<4>(off)?;
         Some(if self.be {
             u32::from_be_bytes(a)
@@ -139,7 +139,7 @@ impl<'a> Reader<'a> {
             u32::from_le_bytes(a)
         })
     }
-    fn u64(&self, off: usize) -> Option<u64> {
+    pub(crate) fn u64(&self, off: usize) -> Option<u64> {
         let a = self.bytes::<8>(off)?;
         Some(if self.be {
             u64::from_be_bytes(a)

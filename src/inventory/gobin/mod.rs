@@ -99,24 +99,33 @@ pub fn read_with_idle(
         }
         return decode(src, &pass);
     }
-    let mut pass = stream_pass(src, false, idle.take())?;
+    let mut pass = stream_pass(src, false, idle.take(), None)?;
     if pass.hits.is_empty() && !pass.scanned_all {
         // Not where Go's reader looks: scan every byte before giving up.
-        let full = stream_pass(src, true, None)?;
+        let full = stream_pass(src, true, None, None)?;
         pass.hits = full.hits;
     }
     decode(src, &pass)
 }
 
-fn stream_pass(
+/// One streaming pass over `src` ([`scan::first_pass_with`]); `sink` sees every byte too (the
+/// symbol collector, so that buildinfo and symbols cost one inflate).
+pub fn stream_pass(
     src: &dyn ByteSource,
     full_scan: bool,
     idle: Option<scan::IdleWork<'_>>,
+    sink: Option<&mut dyn scan::ChunkSink>,
 ) -> io::Result<FirstPass> {
     let mut idle = idle;
+    let mut sink = sink;
     let mut pass = None;
     src.with_reader(&mut |r| {
-        pass = Some(scan::first_pass(r, full_scan, idle.take())?);
+        pass = Some(scan::first_pass_with(
+            r,
+            full_scan,
+            idle.take(),
+            sink.take(),
+        )?);
         Ok(())
     })?;
     pass.ok_or_else(|| io::Error::other("reader produced nothing"))

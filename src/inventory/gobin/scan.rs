@@ -181,7 +181,23 @@ pub type IdleWork<'a> = &'a mut (dyn FnMut() -> io::Result<bool> + Send);
 pub fn first_pass(
     r: &mut dyn Read,
     full_scan: bool,
+    idle: Option<IdleWork<'_>>,
+) -> io::Result<FirstPass> {
+    first_pass_with(r, full_scan, idle, None)
+}
+
+/// Something else that wants every byte of the same pass (the symbol collector), fed on the
+/// scanning thread in stream order, so that a ZIP entry is inflated once for both.
+pub trait ChunkSink: Send {
+    fn feed(&mut self, chunk: &[u8]);
+}
+
+/// [`first_pass`], also feeding every chunk to `sink`.
+pub fn first_pass_with(
+    r: &mut dyn Read,
+    full_scan: bool,
     mut idle: Option<IdleWork<'_>>,
+    mut sink: Option<&mut dyn ChunkSink>,
 ) -> io::Result<FirstPass> {
     let (full_tx, full_rx) = mpsc::sync_channel::<(Vec<u8>, usize)>(IN_FLIGHT);
     let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(IN_FLIGHT);
@@ -207,6 +223,9 @@ pub fn first_pass(
                 };
                 let Some((buf, n)) = msg else { break };
                 sc.feed(&buf[..n]);
+                if let Some(sink) = sink.as_mut() {
+                    sink.feed(&buf[..n]);
+                }
                 // The reader may already be gone after an error; nothing to recycle then.
                 let _ = free_tx.send(buf);
             }
