@@ -668,7 +668,8 @@ fn vulnerability_threshold_and_waivers() {
     fresh_db(dir, true);
     policy(dir, "policy.toml", LENIENT);
     let zip = sample_zip("linux_amd64");
-    let base = [zip.to_str().unwrap(), "--db", "vulndb"];
+    // Module level: thresholds and waivers, whatever the reachability (tested below).
+    let base = [zip.to_str().unwrap(), "--db", "vulndb", "--no-symbols"];
     let run = |extra: &[&str]| {
         let mut a = base.to_vec();
         a.extend(extra);
@@ -954,8 +955,9 @@ fn rule_pages_are_generated_from_the_rule_files() {
     assert_eq!(listed, pages.iter().map(|(n, _)| n.clone()).collect());
 }
 
-/// The README's sample: the bundled lock file verifies all three sample packages, and the demo's
-/// vulnerabilities and Go 1.19 fail the default policy.
+/// The README's sample: the bundled lock file verifies all three sample packages; the demo's Go
+/// 1.19 fails the default policy, and its module-level vulnerabilities are warnings — the
+/// vulnerable functions are not in its binaries (their function tables were read).
 #[test]
 fn readme_sample_gate_verifies_the_lock_and_fails_on_the_demo() {
     let r = gate(
@@ -975,5 +977,48 @@ fn readme_sample_gate_verifies_the_lock_and_fails_on_the_demo() {
     assert_eq!(packages.len(), 3);
     assert!(packages.iter().all(|p| p["matchedBy"] == "zh:"));
     let rules: BTreeSet<String> = failing(&r).into_iter().map(|(rule, _, _)| rule).collect();
-    assert_eq!(rules, set(&["go-version", "vulnerability"]));
+    assert_eq!(rules, set(&["go-version"]));
+    let warned = violations(&r, |v| v["rule"] == "vulnerability" && v["level"] == "warn");
+    assert!(warned.len() >= 6, "{warned:?}");
+    let v = r.json["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "CVE-2024-45337")
+        .unwrap();
+    assert!(
+        v["evidence"].to_string().contains(
+            "vulnerable code not present: none of golang.org/x/crypto/ssh.ServerConfig.PublicKeyCallback is in the binary"
+        ),
+        "{v}"
+    );
+}
+
+/// The vulnerability rule's `reachability` parameter: `any` is module level again.
+#[test]
+fn reachability_parameter_any_fails_on_absent_code() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    fresh_db(dir, true);
+    let base = "[rule.go-version]\nlevel = \"allow\"\n[rule.registry-host]\nallow = [\"*\"]\n";
+    policy(
+        dir,
+        "any.toml",
+        &format!("{base}[rule.vulnerability]\nreachability = \"any\"\n"),
+    );
+    policy(dir, "default.toml", base);
+    let zip = sample_zip("linux_amd64");
+    let run = |p: &str| gate(dir, &[zip.to_str().unwrap(), "--db", "vulndb", "--policy", p]);
+    let r = run("default.toml");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!violations(&r, |v| v["rule"] == "vulnerability").is_empty());
+    let r = run("any.toml");
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let ids: BTreeSet<String> = failing(&r).into_iter().map(|(_, id, _)| id).collect();
+    assert!(ids.contains("CVE-2024-45337"), "{ids:?}");
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[rule.vulnerability]\nreachability = \"sometimes\"\n").unwrap();
+    let r = run(bad.to_str().unwrap());
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("unknown variant"), "{}", r.stderr);
 }

@@ -11,9 +11,12 @@ use std::process::{Command, Output};
 use serde_json::Value;
 use support::*;
 
+/// Module level (`--no-symbols`): these tests are about the report formats; reachability is
+/// tested in tests/reachability.rs and by the Trivy VEX runs below.
 fn scan(args: &[&str]) -> Output {
     provguard()
         .arg("scan")
+        .arg("--no-symbols")
         .arg(sample_zip("linux_amd64"))
         .arg("--db")
         .arg(repo().join("samples/vulndb"))
@@ -297,8 +300,9 @@ struct Run {
     affected: BTreeSet<(String, String)>,
 }
 
-/// provguard on the demo (linux_amd64) with an OSV DB mirroring the Trivy test DB.
-fn provguard_run() -> Run {
+/// provguard on the demo (linux_amd64) with an OSV DB mirroring the Trivy test DB, at module
+/// level (`symbols` false) or with symbol-level reachability.
+fn provguard_run(symbols: bool) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("osv");
     std::fs::create_dir(&db).unwrap();
@@ -315,6 +319,7 @@ fn provguard_run() -> Run {
     let o = provguard()
         .args(["scan", "--deterministic", "--format", "json", "--db"])
         .arg(&db)
+        .args(if symbols { &[][..] } else { &["--no-symbols"][..] })
         .args(["--output", &out("cyclonedx-vex", "vex.cdx.json")])
         .args(["--output", &out("openvex", "vex.openvex.json")])
         .args(["--output", &out("trivy-json", "report.trivy.json")])
@@ -350,7 +355,25 @@ fn trivy_interop(version: &str) {
         return;
     }
     let Some(trivy) = trivy(version) else { return };
-    let run = provguard_run();
+    // With symbols: the findings whose vulnerable code is absent are not_affected in our VEX,
+    // and Trivy drops exactly those — it shows provguard's present + unknown findings.
+    let sym = provguard_run(true);
+    assert_eq!(sym.all.len(), 8);
+    assert!(sym.affected.len() < 8, "some vulnerable code is absent from the demo");
+    assert_eq!(
+        trivy_sbom(&trivy, &sym.sbom, Some(&sym.cdx_vex)),
+        sym.affected,
+        "Trivy {version} + CycloneDX VEX with reachability"
+    );
+    if version != "0.44.1" {
+        assert_eq!(
+            trivy_sbom(&trivy, &sym.sbom, Some(&sym.openvex)),
+            sym.affected,
+            "Trivy {version} + OpenVEX with reachability"
+        );
+    }
+    // Module level: the rest of this test.
+    let run = provguard_run(false);
     assert_eq!(run.all.len(), 8);
     assert_eq!(
         run.all

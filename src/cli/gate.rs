@@ -34,6 +34,7 @@ pub fn run(args: &GateArgs) -> Result<u8> {
             cache_dir: args.cache_dir.clone(),
         },
         render: RenderOptions::from_env(args.deterministic),
+        symbols: !args.no_symbols,
         now: engine::now(),
     })?;
     for (format, dest) in &outs {

@@ -144,6 +144,10 @@ pub struct ScanArgs {
     /// Refuse ZIP entries that inflate beyond this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
     pub max_entry_size: u64,
+    /// Module level only: do not read the binaries' function tables (every finding's
+    /// reachability is then unknown).
+    #[arg(long)]
+    pub no_symbols: bool,
 }
 
 #[derive(Debug, Args)]
@@ -182,6 +186,10 @@ pub struct GateArgs {
     /// Refuse ZIP entries that inflate beyond this many bytes.
     #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
     pub max_entry_size: u64,
+    /// Module level only: do not read the binaries' function tables (every finding's
+    /// reachability is then unknown).
+    #[arg(long)]
+    pub no_symbols: bool,
 }
 
 /// How a destination registry is written to.

@@ -22,7 +22,13 @@ pub fn run(args: &SbomArgs) -> Result<u8> {
         hash: !args.no_executable_hash,
     };
     // All or nothing: every target is read before anything is written.
-    let inventories = collect::collect(&targets, limits, read_opts, args.registry.sbom_source)?;
+    let inventories = collect::collect(
+        &targets,
+        limits,
+        read_opts,
+        args.registry.sbom_source,
+        false,
+    )?;
     for inv in &inventories {
         tracing::info!(
             "{}: {} modules from {}, main version from {}",

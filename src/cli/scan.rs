@@ -30,6 +30,7 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
             cache_dir: args.cache_dir.clone(),
         },
         db_max_age: args.db_max_age,
+        symbols: !args.no_symbols,
     };
     let inventories = scan::inventories(&args.targets, &opts)?;
     if inventories.len() > 1 && outs.iter().any(|(f, _)| *f == ScanFormat::CycloneDx) {

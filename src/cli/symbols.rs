@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::artifact::{Artifact, zip::Limits};
 use crate::inventory::symbols::{self, ImageSymbols, SymbolKind};
-use crate::source::oci::OciOptions;
+use crate::source::SourceOptions;
 
 #[derive(Debug, Args)]
 pub struct SymbolsArgs {
@@ -35,7 +35,7 @@ pub enum SymbolsFormat {
 }
 
 pub fn run(args: &SymbolsArgs) -> Result<u8> {
-    let targets = crate::source::resolve(&args.targets, &OciOptions::default())?;
+    let targets = crate::source::resolve(&args.targets, &SourceOptions::default())?;
     let mut out = std::io::stdout().lock();
     let mut docs = Vec::new();
     for t in &targets {

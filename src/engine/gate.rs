@@ -43,6 +43,8 @@ pub struct GateOptions {
     pub limits: Limits,
     pub db: DbChoice,
     pub render: RenderOptions,
+    /// Read each binary's function table for symbol-level reachability (`--no-symbols`: off).
+    pub symbols: bool,
     /// Seconds since the epoch: waiver expiry and database age are judged against it.
     pub now: i64,
 }
@@ -166,6 +168,7 @@ fn inventory_all(targets: &[Target], opts: &GateOptions, sink: &mut Sink) -> Res
             opts.limits,
             gobin::ReadOptions { hash: true },
             opts.sbom_source,
+            opts.symbols,
         ) {
             Ok(invs) => {
                 if let Some(s) = invs.first().map(|i| &i.subject) {

@@ -53,6 +53,8 @@ pub struct ScanOptions {
     pub db: DbChoice,
     /// Warn when the database is older than this many days.
     pub db_max_age: i64,
+    /// Read each binary's function table for symbol-level reachability (`--no-symbols`: off).
+    pub symbols: bool,
 }
 
 /// One artifact's inventory and its findings.
@@ -75,6 +77,7 @@ pub fn inventories(targets: &[PathBuf], opts: &ScanOptions) -> Result<Vec<Invent
         opts.limits,
         gobin::ReadOptions { hash: true },
         opts.sbom_source,
+        opts.symbols,
     )
 }
 

@@ -1,10 +1,15 @@
 //! From a source's target to its inventories: open the artifact, stream the executable once
-//! while the ZIP's own SHA-256 (the lock file's `zh:`) is computed on another thread, build the
-//! model, and choose between the attached SBOM and the buildinfo (recording drift).
+//! while the ZIP's own SHA-256 (the lock file's `zh:`) is computed on another thread — reading
+//! its buildinfo and, unless switched off, its function table in the same pass — build the
+//! model, and choose between the attached SBOM and the buildinfo (recording drift; the binary's
+//! function table stays with the inventory either way).
+
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 
-use super::{Inventory, Origin, SbomSource, gobin, sbom_in};
+use super::symbols::{self, ImageSymbols, SymbolsError};
+use super::{FunctionTable, Inventory, Origin, SbomSource, gobin, sbom_in};
 use crate::artifact::{self, Artifact, zip::Limits};
 use crate::source::Target;
 
@@ -14,6 +19,7 @@ pub fn inventories_of(
     limits: Limits,
     opts: gobin::ReadOptions,
     source: SbomSource,
+    with_symbols: bool,
 ) -> Result<Vec<Inventory>> {
     let mut art = Artifact::open(&target.path, limits)?;
     merge_naming(&mut art.naming, &target.naming);
@@ -33,25 +39,71 @@ pub fn inventories_of(
         ),
         None => None,
     };
-    let exe = match zip_hash.as_mut() {
-        Some(h) => {
-            let mut step = || h.step();
-            gobin::read_with_idle(art.source.as_ref(), opts, Some(&mut step))
+    let mut step = zip_hash.as_mut().map(|h| move || h.step());
+    let idle = step
+        .as_mut()
+        .map(|s| s as &mut (dyn FnMut() -> std::io::Result<bool> + Send));
+    let (exe, syms) = match (with_symbols, idle) {
+        (true, idle) => {
+            let (exe, syms) = symbols::read_with_buildinfo(art.source.as_ref(), opts, idle);
+            (exe, Some(syms))
         }
-        None => gobin::read(art.source.as_ref(), opts),
+        (false, Some(idle)) => (
+            gobin::read_with_idle(art.source.as_ref(), opts, Some(idle)),
+            None,
+        ),
+        (false, None) => (gobin::read(art.source.as_ref(), opts), None),
     };
+    drop(step);
     let exe = exe.with_context(|| label.clone())?;
     let zip_sha = zip_hash
         .map(|h| h.finish())
         .transpose()
         .with_context(|| format!("cannot hash {}", target.path.display()))?;
     let mut invs = Inventory::from_executable(&art, &exe, zip_sha);
+    attach_functions(&mut invs, syms);
     if target.from_registry() {
         for inv in &mut invs {
             apply_attached(inv, target, source)?;
         }
     }
     Ok(invs)
+}
+
+/// Give each image's inventory its function table, or the reason it has none.
+fn attach_functions(
+    invs: &mut [Inventory],
+    syms: Option<Result<Vec<ImageSymbols>, SymbolsError>>,
+) {
+    let tables = match syms {
+        None => {
+            for inv in invs.iter_mut() {
+                inv.functions = FunctionTable::NotRead("--no-symbols".into());
+            }
+            return;
+        }
+        Some(Err(e)) => {
+            for inv in invs.iter_mut() {
+                inv.functions = FunctionTable::Unreadable(e.to_string());
+            }
+            return;
+        }
+        Some(Ok(t)) => t,
+    };
+    let mut tables: Vec<Option<ImageSymbols>> = tables.into_iter().map(Some).collect();
+    for inv in invs.iter_mut() {
+        let offset = inv.subject.slice_offset.unwrap_or(0);
+        inv.functions = match tables
+            .iter_mut()
+            .find(|t| t.as_ref().is_some_and(|t| t.offset == offset))
+            .and_then(Option::take)
+        {
+            Some(t) => FunctionTable::Read(Arc::new(t)),
+            None => FunctionTable::Unreadable(format!(
+                "no Go function table found for the image at offset {offset}"
+            )),
+        };
+    }
 }
 
 /// Choose the inventory of a registry artifact: its attached SBOM (`auto`, `attached`) or its
@@ -134,11 +186,12 @@ pub fn collect(
     limits: Limits,
     opts: gobin::ReadOptions,
     source: SbomSource,
+    with_symbols: bool,
 ) -> Result<Vec<Inventory>> {
     let mut inventories = Vec::new();
     let mut failures = Vec::new();
     for t in targets {
-        match inventories_of(t, limits, opts, source) {
+        match inventories_of(t, limits, opts, source, with_symbols) {
             Ok(inv) => inventories.extend(inv),
             Err(e) => failures.push(format!("{e:#}")),
         }

@@ -70,6 +70,8 @@ pub enum FunctionTable {
     NotRead(String),
     /// The table could not be read, and why.
     Unreadable(String),
+    /// The functions of this image.
+    Read(std::sync::Arc<symbols::ImageSymbols>),
 }
 
 impl Default for FunctionTable {

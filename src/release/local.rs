@@ -162,6 +162,7 @@ pub fn read(
             Limits::default(),
             gobin::ReadOptions { hash: true },
             SbomSource::Binary,
+            false,
         )?;
         let inventory = invs
             .into_iter()

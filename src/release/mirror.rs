@@ -198,6 +198,7 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &ClientOptions, to: &MirrorTo) -> R
                 Limits::default(),
                 gobin::ReadOptions { hash: true },
                 SbomSource::Binary,
+                false,
             )?
             .into_iter()
             .next()

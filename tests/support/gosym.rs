@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::{go_build, missing, repo};
+use super::{go_build_with, missing, repo};
 
 /// The toolchains the fixtures are built with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +90,12 @@ impl Build {
         if self.pie {
             flags.push("-buildmode=pie");
         }
-        Some(go_build("gosym", self.goos, self.goarch, &flags, &env))
+        // Debian's go for go1.19; the machine's go (first on PATH) for the others.
+        let go = match self.tc {
+            Toolchain::Debian119 => Path::new(DEBIAN_GO).join("go"),
+            Toolchain::Local | Toolchain::Go122 => PathBuf::from("go"),
+        };
+        Some(go_build_with(&go, "gosym", self.goos, self.goarch, &flags, &env))
     }
 }
 

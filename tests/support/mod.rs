@@ -57,8 +57,22 @@ pub fn have_go() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-/// Build `tests/fixtures/<fixture>` for GOOS/GOARCH with extra `go build` flags; cached by inputs.
+/// Build `tests/fixtures/<fixture>` for GOOS/GOARCH with extra `go build` flags, with Debian's
+/// go1.19 ([`go19`]); cached by inputs.
 pub fn go_build(
+    fixture: &str,
+    goos: &str,
+    goarch: &str,
+    flags: &[&str],
+    env: &[(&str, &str)],
+) -> PathBuf {
+    go_build_with(&go19(), fixture, goos, goarch, flags, env)
+}
+
+/// [`go_build`] with the `go` command `go` (a path, or `go` for the one on PATH); cached by
+/// inputs, the command included.
+pub fn go_build_with(
+    go: &Path,
     fixture: &str,
     goos: &str,
     goarch: &str,
@@ -71,7 +85,7 @@ pub fn go_build(
         h.update(f.strip_prefix(&src).unwrap().to_string_lossy().as_bytes());
         h.update(std::fs::read(&f).unwrap());
     }
-    h.update(format!("{goos}/{goarch}/{flags:?}/{env:?}/{}", go19().display()).as_bytes());
+    h.update(format!("{goos}/{goarch}/{flags:?}/{env:?}/{}", go.display()).as_bytes());
     let key = hex::encode(&h.finalize()[..8]);
     let target = repo().join("target");
     let out = target
@@ -85,7 +99,7 @@ pub fn go_build(
     copy_dir(&src, tmp_src.path());
     let tmp_out = out.with_extension("tmp");
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-    let mut cmd = Command::new(go19());
+    let mut cmd = Command::new(go);
     cmd.current_dir(tmp_src.path())
         .args(["build", "-buildvcs=false", "-o"])
         .arg(&tmp_out)

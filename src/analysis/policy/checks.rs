@@ -85,7 +85,11 @@ fn vulnerabilities(sink: &mut Sink, about: &About, findings: &[Finding]) {
                 f.advisory.summary
             ),
         )
-        .evidence(format!("module {} {} is affected", f.module, f.installed))
+        .evidence(if f.is_affected() {
+            format!("module {} {} is affected", f.module, f.installed)
+        } else {
+            format!("module {} {} is in an affected range", f.module, f.installed)
+        })
         .evidence(match f.fixed.first() {
             Some(v) => format!("fixed in {v}"),
             None => "no fixed version yet".into(),

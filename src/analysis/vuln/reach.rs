@@ -16,6 +16,7 @@
 //! receivers, no type arguments); `inventory::symbols` normalises the binary's names the same way.
 
 use super::advisory::Affected;
+use crate::inventory::symbols::ImageSymbols;
 use crate::inventory::{FunctionTable, Inventory};
 
 /// What the binary's function table says, for the decision.
@@ -38,6 +39,17 @@ pub fn symbols_of(inv: &Inventory) -> Symbols<'_> {
     match &inv.functions {
         FunctionTable::NotRead(why) => Symbols::NotRead(why.clone()),
         FunctionTable::Unreadable(why) => Symbols::Unavailable(why.clone()),
+        FunctionTable::Read(t) => Symbols::Read(t.as_ref()),
+    }
+}
+
+impl SymbolLookup for ImageSymbols {
+    fn contains(&self, pkg: &str, symbol: &str) -> bool {
+        ImageSymbols::contains(self, pkg, symbol)
+    }
+
+    fn has_package(&self, pkg: &str) -> bool {
+        ImageSymbols::has_package(self, pkg)
     }
 }
 
