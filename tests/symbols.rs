@@ -280,20 +280,26 @@ fn zip_entry_streams_once_for_buildinfo_and_symbols() {
     assert_eq!(img["packages"]["strings"]["Index"], "function");
 }
 
-#[test]
-fn cli_table_and_errors() {
+/// The machine's `go`, GOOS/amd64, `-trimpath -ldflags "-s -w"`.
+fn stripped_local(goos: &'static str) -> Option<std::path::PathBuf> {
     if !have_go() && missing("go") {
-        return;
+        return None;
     }
-    let bin = Build {
+    Build {
         tc: Toolchain::Local,
-        goos: "windows",
+        goos,
         goarch: "amd64",
         stripped: true,
         pie: false,
     }
     .path()
-    .unwrap();
+}
+
+#[test]
+fn cli_table_and_errors() {
+    let Some(bin) = stripped_local("windows") else {
+        return;
+    };
     let o = provguard()
         .args(["symbols", "--package", DEP])
         .arg(&bin)
@@ -338,18 +344,9 @@ fn cli_table_and_errors() {
 /// the reason (callers report reachability `unknown`), never a panic or a huge allocation.
 #[test]
 fn hostile_tables_give_clear_errors() {
-    if !have_go() && missing("go") {
+    let Some(bin) = stripped_local("linux") else {
         return;
-    }
-    let bin = Build {
-        tc: Toolchain::Local,
-        goos: "linux",
-        goarch: "amd64",
-        stripped: true,
-        pie: false,
-    }
-    .path()
-    .unwrap();
+    };
     let good = std::fs::read(&bin).unwrap();
     let at = read(&bin).table_offset as usize;
     let word = |d: &[u8], i: usize| {

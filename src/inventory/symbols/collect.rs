@@ -391,7 +391,7 @@ impl ImgState {
         let macho = sections::macho_sections(head);
         let elf = sections::elf_shdrs(head).map(|sh| {
             let abs = img.offset + sh.shoff;
-            let mut shdrs = Capture::new(abs, sh.len());
+            let mut shdrs = Capture::new(abs, sh.table_len());
             shdrs.feed(img.offset, head);
             let from = abs
                 .saturating_sub(SHSTRTAB_WINDOW)

@@ -32,7 +32,8 @@ pub struct ElfShdrs {
 }
 
 impl ElfShdrs {
-    pub fn len(&self) -> usize {
+    /// Bytes of the whole table.
+    pub fn table_len(&self) -> usize {
         self.entsize * self.num
     }
 }

@@ -290,12 +290,12 @@ pub fn cstr_at(b: &[u8], off: u64) -> Option<&[u8]> {
 /// Longest function name accepted (generic shape names reach a few KiB).
 pub const MAX_NAME: usize = 64 * 1024;
 
+/// (top-level names, inline-only names).
+pub type SplitNames<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
+
 /// Top-level and inline-only names of a 1.16+ table: every string of `funcnametab`, split by
 /// whether a `_func` names it. `name_offs` are the `_func.nameOff` values.
-pub fn split_names<'a>(
-    names: &'a [u8],
-    name_offs: &[u32],
-) -> Result<(Vec<&'a [u8]>, Vec<&'a [u8]>), String> {
+pub fn split_names<'a>(names: &'a [u8], name_offs: &[u32]) -> Result<SplitNames<'a>, String> {
     let all = names_by_offset(names);
     let top: BTreeSet<u32> = name_offs.iter().copied().collect();
     let mut found = 0usize;
