@@ -97,7 +97,12 @@ pub fn go_build_with(
     }
     let tmp_src = tempfile::tempdir().unwrap();
     copy_dir(&src, tmp_src.path());
-    let tmp_out = out.with_extension("tmp");
+    // Tests build the same fixture concurrently: each build writes its own temporary file.
+    let tmp_out = out.with_extension(format!(
+        "tmp-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
     std::fs::create_dir_all(out.parent().unwrap()).unwrap();
     let mut cmd = Command::new(go);
     cmd.current_dir(tmp_src.path())
@@ -122,7 +127,10 @@ pub fn go_build_with(
         "go build {goos}/{goarch} {flags:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    std::fs::rename(&tmp_out, &out).unwrap();
+    if std::fs::rename(&tmp_out, &out).is_err() {
+        assert!(out.exists(), "go build output {} vanished", out.display());
+        let _ = std::fs::remove_file(&tmp_out);
+    }
     out
 }
 
