@@ -3,6 +3,7 @@
 //! Trivy builds fetched by `.ci/fetch-trivy.sh`, and small ZIP helpers.
 #![allow(dead_code)]
 
+pub mod gobins;
 pub mod registry;
 
 use std::io::Write;
