@@ -228,3 +228,56 @@ pub fn sbom_drift(sbom: &[u8], bin: &Path) -> Result<Vec<String>, String> {
         .map(sbom_in::Drift::describe)
         .collect())
 }
+
+/// `tests/fixtures/goref` running: Go's own implementations (x/mod semver and dirhash,
+/// go-versions, debug/buildinfo, strconv) behind one JSON line per request.
+pub struct GoRef {
+    child: std::process::Child,
+    out: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl GoRef {
+    /// Build (cached; modules from proxy.golang.org once) and start the helper; `None` without Go.
+    pub fn start() -> Option<GoRef> {
+        if !have_go() && missing("go") {
+            return None;
+        }
+        let arch = match std::env::consts::ARCH {
+            "x86_64" => "amd64",
+            "aarch64" => "arm64",
+            a => a,
+        };
+        let bin = go_build(
+            "goref",
+            "linux",
+            arch,
+            &[],
+            &[("GOPROXY", "https://proxy.golang.org")],
+        );
+        let mut child = Command::new(bin)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = std::io::BufReader::new(child.stdout.take().unwrap());
+        Some(GoRef { child, out })
+    }
+
+    /// One request (`["semver", "v1.0.0", "v1.0.1"]`), its answer.
+    pub fn call(&mut self, req: &serde_json::Value) -> serde_json::Value {
+        use std::io::{BufRead, Write};
+        let stdin = self.child.stdin.as_mut().unwrap();
+        writeln!(stdin, "{req}").unwrap();
+        stdin.flush().unwrap();
+        let mut line = String::new();
+        self.out.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("goref {req}: {e}: {line:?}"))
+    }
+}
+
+impl Drop for GoRef {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
