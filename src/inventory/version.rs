@@ -95,13 +95,26 @@ pub fn version_from_ldflags(ldflags: &str, main_module: &str) -> Option<String> 
     } else {
         format!(r"main|{}/[^\t\n\f\r ]*", regex::escape(main_module))
     };
-    for pattern in PATTERNS {
-        // Go's `\d`, `\w`, `\s` are ASCII-only; spelled out so that Unicode digits never match.
-        let pattern = pattern
-            .replace(r"\d", "[0-9]")
-            .replace(r"\w", "[0-9A-Za-z_]")
-            .replace(r"\S", r"[^\t\n\f\r ]");
-        let re = Regex::new(&format!("(?m)({packages}){pattern}")).ok()?;
+    // The patterns depend on the main module; the last module's are kept (one per run, usually).
+    static COMPILED: std::sync::Mutex<Option<(String, Vec<Regex>)>> = std::sync::Mutex::new(None);
+    let mut cache = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.as_ref().is_none_or(|(m, _)| m != main_module) {
+        let compiled = PATTERNS
+            .iter()
+            .map(|pattern| {
+                // Go's `\d`, `\w`, `\s` are ASCII-only; spelled out so Unicode digits never match.
+                let pattern = pattern
+                    .replace(r"\d", "[0-9]")
+                    .replace(r"\w", "[0-9A-Za-z_]")
+                    .replace(r"\S", r"[^\t\n\f\r ]");
+                Regex::new(&format!("(?m)({packages}){pattern}"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
+        *cache = Some((main_module.to_string(), compiled));
+    }
+    let (_, compiled) = cache.as_ref()?;
+    for re in compiled {
         let Some(m) = re.captures(ldflags).and_then(|c| c.name("version")) else {
             continue;
         };
