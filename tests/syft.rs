@@ -40,6 +40,18 @@ fn syft_inventory(doc: &Value) -> (Option<(String, Option<String>)>, ModuleSet) 
     (main, set)
 }
 
+/// provguard's main-module version says at least what Syft's does: equal, or Syft's cut short at
+/// a `.` or `+` of a semver suffix (`v1.2.3-rc` for `v1.2.3-rc.1+meta.7`).
+fn at_least_as_specific(ours: &Option<String>, syft: &Option<String>) -> bool {
+    match (syft, ours) {
+        (None, _) => true,
+        (Some(s), Some(p)) => {
+            p == s || (p.starts_with(s.as_str()) && matches!(p.as_bytes()[s.len()], b'.' | b'+'))
+        }
+        (Some(_), None) => false,
+    }
+}
+
 #[test]
 fn inventory_and_main_version_match_syft_on_every_fixture_binary() {
     let Some(syft) = syft() else { return };
@@ -76,17 +88,7 @@ fn inventory_and_main_version_match_syft_on_every_fixture_binary() {
             ));
         }
         let ours_v = inv.main.version.clone();
-        let as_specific = match (&syft_version, &ours_v) {
-            (None, _) => true,
-            (Some(s), Some(p)) => {
-                p == s || p.starts_with(&format!("{s}.")) || {
-                    // Syft's capture stops at a prerelease's `.` or a build suffix's `+`
-                    p.starts_with(s.as_str()) && matches!(p.as_bytes()[s.len()], b'.' | b'+')
-                }
-            }
-            (Some(_), None) => false,
-        };
-        if !as_specific {
+        if !at_least_as_specific(&ours_v, &syft_version) {
             // Syft 1.18 defaults to `from-contents`: the first NUL-delimited semver anywhere in the
             // binary, a guess its own code says "can result in false positives". provguard does not
             // guess (the release's file name carries the version); the difference is listed in the
@@ -97,15 +99,13 @@ fn inventory_and_main_version_match_syft_on_every_fixture_binary() {
                 &[("SYFT_GOLANG_MAIN_MODULE_VERSION_FROM_CONTENTS", "false")],
             );
             let (without_guess, _) = syft_inventory(&serde_json::from_slice(&json).unwrap());
-            if without_guess.and_then(|m| m.1).is_some() {
+            let without_guess = without_guess.and_then(|m| m.1);
+            if !at_least_as_specific(&ours_v, &without_guess) {
                 failures.push(format!(
-                    "{label}: main version {ours_v:?} is less specific than Syft's {syft_version:?}"
+                    "{label}: main version {ours_v:?} is less specific than Syft's {without_guess:?}"
                 ));
             }
-            contents_only.push(format!(
-                "{label}: Syft {} only from contents",
-                syft_version.as_deref().unwrap_or_default()
-            ));
+            contents_only.push(label.clone());
         }
         report.push(format!(
             "{label}: Syft {} / provguard {} ({})",
@@ -116,9 +116,14 @@ fn inventory_and_main_version_match_syft_on_every_fixture_binary() {
     }
     eprintln!("{}\n{}", report.join("\n"), contents_only.join("\n"));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    // the one build where the version exists only as bytes in the binary: `-trimpath` drops
-    // `-ldflags` from buildinfo, and the bare executable's name carries no version
-    assert_eq!(contents_only.len(), 1, "{contents_only:?}");
+    // where the version exists only as bytes in the binary: `-trimpath` drops `-ldflags` from
+    // buildinfo, and the bare executable's name carries no version
+    assert!(
+        contents_only
+            .iter()
+            .any(|l| l.contains("-trimpath") && l.contains("main.version=1.2.3")),
+        "{contents_only:?}"
+    );
 }
 
 #[test]
