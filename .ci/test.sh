@@ -18,4 +18,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 bash .ci/fetch-trivy.sh
+bash .ci/fetch-syft.sh
 cargo test --all-targets "$@"

@@ -402,18 +402,8 @@ fn platform_missing_from_the_lock_is_its_own_configurable_finding() {
 
 /// A build inside a git checkout with an uncommitted change (`vcs.modified=true`).
 fn dirty_vcs_build(out_dir: &Path) -> PathBuf {
-    let src = tempfile::tempdir().unwrap();
-    copy_dir(&repo().join("tests/fixtures/gomod"), src.path());
-    git(src.path(), &["init", "-q"]);
-    git(src.path(), &["add", "."]);
-    git(src.path(), &["commit", "-q", "-m", "fixture"]);
-    std::fs::write(
-        src.path().join("extra.go"),
-        "package main\n\nvar dirty = 1\n",
-    )
-    .unwrap();
     let bin = out_dir.join("terraform-provider-dirty");
-    go_build_in(src.path(), &bin);
+    std::fs::copy(support::gobins::vcs_build(true), &bin).unwrap();
     bin
 }
 

@@ -111,6 +111,43 @@ fn zip_slip_entry_rejects_the_archive() {
     expect(&p, "unsafe entry name \"../../etc/evil\"");
 }
 
+/// A ZIP holding the provider and one entry named `name`; `sbom` and `lock-hashes` both refuse it.
+fn absolute_entry_is_refused(name: &str) {
+    let d = tempfile::tempdir().unwrap();
+    let p = d
+        .path()
+        .join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    write_zip(
+        &p,
+        &[
+            ("terraform-provider-demo_v1.2.3", &sample_exe()),
+            (name, b"x"),
+        ],
+    );
+    let msg = format!("unsafe entry name {name:?} (absolute or escaping");
+    expect(&p, &msg);
+    let o = provguard().arg("lock-hashes").arg(&p).output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "lock-hashes: {stderr}");
+    assert!(stderr.contains(&msg), "lock-hashes: {stderr}");
+}
+
+#[test]
+fn absolute_unix_entry_rejects_the_archive() {
+    absolute_entry_is_refused("/tmp/evil");
+}
+
+#[test]
+fn absolute_drive_entry_rejects_the_archive() {
+    absolute_entry_is_refused("C:\\Windows\\evil.dll");
+    absolute_entry_is_refused("C:/Windows/evil.dll");
+}
+
+#[test]
+fn absolute_unc_entry_rejects_the_archive() {
+    absolute_entry_is_refused("\\\\host\\share\\evil");
+}
+
 #[test]
 fn decompression_bomb_is_stopped() {
     let d = tempfile::tempdir().unwrap();

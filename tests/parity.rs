@@ -31,24 +31,7 @@ fn provguard_buildinfo(bin: &Path) -> String {
     String::from_utf8(o.stdout).unwrap()
 }
 
-const MATRIX: &[(&str, &str, &[&str])] = &[
-    ("linux", "amd64", &[]),
-    (
-        "linux",
-        "amd64",
-        &["-trimpath", "-ldflags=-s -w -X main.version=1.2.3"],
-    ),
-    ("linux", "amd64", &["-buildmode=pie"]),
-    ("linux", "amd64", &["-ldflags=-X main.version=4.5.6"]),
-    ("linux", "386", &[]),
-    ("linux", "arm64", &["-trimpath"]),
-    ("linux", "s390x", &[]),
-    ("linux", "mips", &["-ldflags=-s -w"]),
-    ("windows", "amd64", &["-trimpath", "-ldflags=-s -w"]),
-    ("windows", "386", &[]),
-    ("darwin", "amd64", &[]),
-    ("darwin", "arm64", &["-trimpath", "-ldflags=-s -w"]),
-];
+const MATRIX: &[(&str, &str, &[&str])] = support::gobins::GO_MATRIX;
 
 #[test]
 fn buildinfo_matches_go_version_m_across_platforms_and_flags() {

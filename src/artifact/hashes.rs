@@ -60,7 +60,7 @@ pub fn zip_h1_known(path: &Path, known: Option<(&str, [u8; 32])>) -> Result<Stri
     for i in 0..z.len() {
         let mut e = z.by_index(i).map_err(|e| err(e.to_string()))?;
         let name = e.name().map(|n| n.to_string()).unwrap_or_default();
-        if e.enclosed_name().is_none() || name.contains('\\') {
+        if !super::zip::is_safe_entry_name(&name) {
             return Err(ArtifactError::UnsafeEntry {
                 path: path.to_path_buf(),
                 name,

@@ -63,7 +63,7 @@ pub fn pick_executable(
             detail: e.to_string(),
         })?;
         let name = entry.name().map(|n| n.to_string()).unwrap_or_default();
-        if entry.enclosed_name().is_none() || name.contains('\\') || name.is_empty() {
+        if name.is_empty() || !is_safe_entry_name(&name) {
             return Err(ArtifactError::UnsafeEntry {
                 path: path.to_path_buf(),
                 name,
@@ -97,6 +97,19 @@ pub fn pick_executable(
             found: candidates.into_iter().map(|c| c.name).collect(),
         }),
     }
+}
+
+/// Whether a ZIP entry name is a plain relative path: not absolute (`/x`, `C:\x`, `C:x`,
+/// `\\host\x`), no backslash at all, no `..` component, no NUL. The zip crate's
+/// `enclosed_name` alone is not enough: it strips a leading `/` and accepts the rest.
+pub fn is_safe_entry_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    let drive = b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':';
+    !(name.starts_with('/')
+        || name.contains('\\')
+        || name.contains('\0')
+        || drive
+        || name.split('/').any(|c| c == ".."))
 }
 
 /// One entry of a ZIP on disk, inflated afresh for every pass.

@@ -219,6 +219,10 @@ impl Constraint {
     }
 
     pub fn allows(&self, v: &Version) -> bool {
+        // go-versions (tofu's library) treats 0.0.0 as "unspecified", a member of no set.
+        if v.as_str().trim_start_matches('v') == "0.0.0" {
+            return false;
+        }
         // A prerelease is selected only when a constraint names it exactly.
         if v.as_str().contains('-') && !self.exact_names(v) {
             return false;

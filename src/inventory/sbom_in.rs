@@ -3,7 +3,8 @@
 //! buildinfo gives, and comparing the two ([`drift`]).
 //!
 //! Only Go modules count: components or packages with a `pkg:golang/…` PURL. The module path is
-//! the component's case-exact `name`/`group` when it matches the PURL, else the PURL's path.
+//! the PURL's path with its subpath joined (`…/hcl@v2.14.1#v2` → `…/hcl/v2`), written as the
+//! component's case-exact `name`/`group` when that is the same module path.
 
 use std::collections::BTreeMap;
 
@@ -59,25 +60,54 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// `pkg:golang/<path>@<version>` → (path, version); qualifiers and subpaths dropped.
+/// `pkg:golang/<namespace>/<name>@<version>?<qualifiers>#<subpath>` → (module path, version).
+/// The purl spec's subpath is joined onto the path: Syft writes `github.com/hashicorp/hcl/v2` as
+/// `pkg:golang/github.com/hashicorp/hcl@v2.14.1#v2` and the module rooted in a subdirectory
+/// `github.com/Azure/go-autorest/autorest` as `pkg:golang/github.com/Azure/go-autorest@…#autorest`.
+/// Subpath segments are percent-decoded; empty, `.` and `..` segments are dropped, as the spec says.
 pub fn parse_golang_purl(purl: &str) -> Option<(String, Option<String>)> {
     let rest = purl.strip_prefix("pkg:golang/")?;
-    let rest = rest.split(['?', '#']).next()?;
+    let (rest, subpath) = match rest.split_once('#') {
+        Some((r, sub)) => (r, sub),
+        None => (rest, ""),
+    };
+    let rest = rest.split('?').next()?;
     let (path, version) = match rest.rsplit_once('@') {
         Some((p, v)) => (p, Some(percent_decode(v)).filter(|v| !v.is_empty())),
         None => (rest, None),
     };
-    let path = percent_decode(path);
+    let mut path = percent_decode(path.trim_end_matches('/'));
+    for seg in subpath.split('/').map(percent_decode) {
+        if !seg.is_empty() && seg != "." && seg != ".." {
+            path.push('/');
+            path.push_str(&seg);
+        }
+    }
     (!path.is_empty()).then_some((path, version))
+}
+
+/// The exact module path of a component: its `name` when that is the module path the purl names
+/// (case-insensitively, as purls may lose case) or extends it by whole segments (a producer that
+/// dropped the purl's subpath), else the purl's path.
+fn module_path(name: Option<&str>, purl_path: String) -> String {
+    match name {
+        Some(n)
+            if n.eq_ignore_ascii_case(&purl_path)
+                || (n.len() > purl_path.len()
+                    && n.is_char_boundary(purl_path.len())
+                    && n[..purl_path.len()].eq_ignore_ascii_case(&purl_path)
+                    && n[purl_path.len()..].starts_with('/')
+                    && !n.contains(char::is_whitespace)) =>
+        {
+            n.to_string()
+        }
+        _ => purl_path,
+    }
 }
 
 fn module_from(name: Option<&str>, purl: &str, version_field: Option<&str>) -> Option<Module> {
     let (ppath, pversion) = parse_golang_purl(purl)?;
-    // PURLs may lose case; a name that matches case-insensitively is the exact path.
-    let path = match name {
-        Some(n) if n.eq_ignore_ascii_case(&ppath) => n.to_string(),
-        _ => ppath,
-    };
+    let path = module_path(name, ppath);
     let version = pversion
         .or_else(|| version_field.map(str::to_string))
         .filter(|v| !v.is_empty() && v != "(devel)");
@@ -300,8 +330,28 @@ pub fn drift(binary: &[Module], sbom: &[Module]) -> Vec<Drift> {
         .iter()
         .map(|m| (m.path.as_str(), &m.version))
         .collect();
-    let s: BTreeMap<&str, &Option<String>> =
-        sbom.iter().map(|m| (m.path.as_str(), &m.version)).collect();
+    // Syft 1.18 names a module replaced by a local directory after the directory (`./dep`).
+    let local: BTreeMap<&str, &str> = binary
+        .iter()
+        .filter_map(|m| {
+            m.replacement
+                .as_ref()
+                .filter(|r| r.local)
+                .map(|r| (r.path.as_str(), m.path.as_str()))
+        })
+        .collect();
+    let s: BTreeMap<&str, &Option<String>> = sbom
+        .iter()
+        .map(|m| {
+            let p = m.path.as_str();
+            let p = if b.contains_key(p) {
+                p
+            } else {
+                local.get(p).copied().unwrap_or(p)
+            };
+            (p, &m.version)
+        })
+        .collect();
     let mut out = Vec::new();
     for (p, bv) in &b {
         match s.get(p) {
@@ -350,6 +400,60 @@ mod tests {
             Some(("stdlib".into(), None))
         );
         assert_eq!(parse_golang_purl("pkg:npm/x@1"), None);
+        // Syft's subpaths: a major-version suffix and a module rooted in a subdirectory
+        let p = |s: &str| parse_golang_purl(s).map(|(p, v)| (p, v.unwrap_or_default()));
+        assert_eq!(
+            p("pkg:golang/github.com/hashicorp/hcl@v2.14.1#v2"),
+            Some(("github.com/hashicorp/hcl/v2".into(), "v2.14.1".into()))
+        );
+        assert_eq!(
+            p("pkg:golang/github.com/Azure/go-autorest@v0.9.22?type=module#autorest/adal"),
+            Some((
+                "github.com/Azure/go-autorest/autorest/adal".into(),
+                "v0.9.22".into()
+            ))
+        );
+        assert_eq!(
+            p("pkg:golang/example.com/m@v1.0.0#/./a/../%62/"),
+            Some(("example.com/m/a/b".into(), "v1.0.0".into()))
+        );
+        assert_eq!(
+            p("pkg:golang/example.com/m@v1.0.0#"),
+            Some(("example.com/m".into(), "v1.0.0".into()))
+        );
+    }
+
+    #[test]
+    fn component_name_is_the_module_path() {
+        let m = |name: &str, purl: &str| module_from(Some(name), purl, None).unwrap().path;
+        // the name extends the purl's path: a producer that dropped the subpath
+        assert_eq!(
+            m(
+                "github.com/hashicorp/hcl/v2",
+                "pkg:golang/github.com/hashicorp/hcl@v2.14.1"
+            ),
+            "github.com/hashicorp/hcl/v2"
+        );
+        // case restored from the name, with the subpath joined
+        assert_eq!(
+            m(
+                "github.com/Azure/go-autorest/autorest",
+                "pkg:golang/github.com/azure/go-autorest@v0.11.29#autorest"
+            ),
+            "github.com/Azure/go-autorest/autorest"
+        );
+        // a name that is not the module path (a display name) is not taken
+        assert_eq!(
+            m("hcl", "pkg:golang/github.com/hashicorp/hcl@v2.14.1#v2"),
+            "github.com/hashicorp/hcl/v2"
+        );
+        assert_eq!(
+            m(
+                "github.com/hashicorp/hclx",
+                "pkg:golang/github.com/hashicorp/hcl@v1.0.0"
+            ),
+            "github.com/hashicorp/hcl"
+        );
     }
 
     #[test]
@@ -425,5 +529,17 @@ mod tests {
             d[0].describe()
                 .contains("the binary has v1, the SBOM says v2")
         );
+        // a locally replaced module, named by its directory (Syft 1.18)
+        let mut dep = m("example.com/dep", "v0");
+        dep.version = None;
+        dep.replacement = Some(crate::inventory::Replacement {
+            original_path: "example.com/dep".into(),
+            original_version: Some("v0.0.0".into()),
+            path: "./dep".into(),
+            local: true,
+        });
+        let mut syft = m("./dep", "v0");
+        syft.version = None;
+        assert_eq!(drift(&[dep], &[syft]), []);
     }
 }

@@ -9,7 +9,8 @@ use crate::artifact::Naming;
 pub enum VersionSource {
     /// The `mod` line of buildinfo.
     Buildinfo,
-    /// `-ldflags -X main.version=…` (as Syft reads it).
+    /// `-ldflags -X …version=N.N.N` of package `main` or a package of the main module, by Syft's
+    /// patterns.
     Ldflags,
     /// The release ZIP's or the executable's file name.
     FileName,
@@ -69,32 +70,60 @@ pub fn resolve_main(
     (None, VersionSource::Unknown)
 }
 
-/// Syft's `-X` rule: `main.<…>version|ver|tag=VALUE` or `<main module>/….<…>=VALUE`.
+/// Syft's `-X` rule (`syft/pkg/cataloger/golang/parse_go_binary.go`, `knownBuildFlagPatterns`
+/// prefixed with `(main|<main module>/[^\s]*)`): the first `-X` assignment to a `…[Vv]er[sion]`
+/// (optionally `release`/`git`/`build`-prefixed) or `…[Tt]ag` variable of package `main` or of a
+/// package inside the main module, whose value looks like a version (`v?N.N.N…`); anything else
+/// (`-X main.version=dev`) is ignored. Where Syft's capture stops at a `.` or `+` of a semver
+/// prerelease or build suffix (`1.2.3-rc.1` → `1.2.3-rc`), the whole suffix is kept.
 pub fn version_from_ldflags(ldflags: &str, main_module: &str) -> Option<String> {
-    let mut tokens = ldflags.split_whitespace().peekable();
-    while let Some(t) = tokens.next() {
-        let assignment = if t == "-X" || t == "--X" {
-            tokens.next()?
-        } else if let Some(rest) = t.strip_prefix("-X=").or_else(|| t.strip_prefix("--X=")) {
-            rest
-        } else {
+    use regex::Regex;
+    use std::sync::LazyLock;
+    const PATTERNS: [&str; 2] = [
+        r"\.[a-zA-Z0-9]*([rR]elease)?([gG]it)?([bB]uild)?[vV]er(sion)?=(\S+/)*(?P<version>v?\d+.\d+.\d+[-\w]*)",
+        r"\.[a-zA-Z0-9]*([tT]ag)=(\S+/)*(?P<version>v?\d+.\d+.\d+[-\w]*)",
+    ];
+    static SEMVER: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^v?[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?")
+            .expect("semver pattern")
+    });
+    if ldflags.is_empty() {
+        return None;
+    }
+    let packages = if main_module.is_empty() {
+        "main".to_string()
+    } else {
+        format!(r"main|{}/[^\t\n\f\r ]*", regex::escape(main_module))
+    };
+    // The patterns depend on the main module; the last module's are kept (one per run, usually).
+    static COMPILED: std::sync::Mutex<Option<(String, Vec<Regex>)>> = std::sync::Mutex::new(None);
+    let mut cache = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    if cache.as_ref().is_none_or(|(m, _)| m != main_module) {
+        let compiled = PATTERNS
+            .iter()
+            .map(|pattern| {
+                // Go's `\d`, `\w`, `\s` are ASCII-only; spelled out so Unicode digits never match.
+                let pattern = pattern
+                    .replace(r"\d", "[0-9]")
+                    .replace(r"\w", "[0-9A-Za-z_]")
+                    .replace(r"\S", r"[^\t\n\f\r ]");
+                Regex::new(&format!("(?m)({packages}){pattern}"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .ok()?;
+        *cache = Some((main_module.to_string(), compiled));
+    }
+    let (_, compiled) = cache.as_ref()?;
+    for re in compiled {
+        let Some(m) = re.captures(ldflags).and_then(|c| c.name("version")) else {
             continue;
         };
-        let assignment = assignment.trim_matches(|c| c == '\'' || c == '"');
-        let Some((sym, value)) = assignment.split_once('=') else {
-            continue;
-        };
-        let Some((pkg, name)) = sym.rsplit_once('.') else {
-            continue;
-        };
-        let pkg_ok = pkg == "main"
-            || (!main_module.is_empty() && pkg.starts_with(main_module) && pkg != main_module);
-        let lname = name.to_ascii_lowercase();
-        let name_ok =
-            lname.ends_with("version") || lname.ends_with("ver") || lname.ends_with("tag");
-        if pkg_ok && name_ok && !value.is_empty() {
-            return Some(value.to_string());
-        }
+        let full = SEMVER
+            .find(&ldflags[m.start()..])
+            .map(|f| f.as_str())
+            .filter(|f| f.len() > m.len())
+            .unwrap_or(m.as_str());
+        return Some(full.to_string());
     }
     None
 }
@@ -161,18 +190,39 @@ mod tests {
 
     #[test]
     fn ldflags_versions() {
+        let v = |f: &str, m: &str| version_from_ldflags(f, m);
         let f = "-s -w -X main.version=1.2.3 -X main.commit=abc";
-        assert_eq!(version_from_ldflags(f, "").as_deref(), Some("1.2.3"));
+        assert_eq!(v(f, "").as_deref(), Some("1.2.3"));
         let f = "-X 'github.com/acme/p/internal/build.Version=v2.0.0'";
+        assert_eq!(v(f, "github.com/acme/p").as_deref(), Some("v2.0.0"));
+        assert_eq!(v("-X main.commit=abc", ""), None);
+        assert_eq!(v("-X=main.gitTag=v9.0.1", "").as_deref(), Some("v9.0.1"));
+        // Docker's CLI: the variable lives in a package of the main module
+        let f = "-w -X \"github.com/docker/cli/cli/version.GitCommit=e6534b4\" -X \"github.com/docker/cli/cli/version.BuildTime=2025-05-30T11:59:53Z\" -X \"github.com/docker/cli/cli/version.Version=28.2.2\"";
+        assert_eq!(v(f, "github.com/docker/cli").as_deref(), Some("28.2.2"));
+        // not a version: ignored (the file name then applies)
+        assert_eq!(v("-s -w -X main.version=dev", "example.com/p"), None);
+        assert_eq!(v("-X main.version=1.2", "example.com/p"), None);
+        // a package outside the main module is not the main module's version
         assert_eq!(
-            version_from_ldflags(f, "github.com/acme/p").as_deref(),
-            Some("v2.0.0")
+            v("-X github.com/other/lib.Version=1.2.3", "example.com/p"),
+            None
         );
-        assert_eq!(version_from_ldflags("-X main.commit=abc", ""), None);
+        // prerelease and build suffixes kept whole (Syft stops at the first `.`/`+`)
         assert_eq!(
-            version_from_ldflags("-X=main.gitTag=v9", "").as_deref(),
-            Some("v9")
+            v("-X main.version=1.2.3-rc.1+meta.2", "").as_deref(),
+            Some("1.2.3-rc.1+meta.2")
         );
+        assert_eq!(
+            v("-X main.buildVersion=v1.2.3-beta", "").as_deref(),
+            Some("v1.2.3-beta")
+        );
+        assert_eq!(v("-X main.releaseVer=1.2.3.", "").as_deref(), Some("1.2.3"));
+        assert_eq!(
+            v("-X main.Tag=refs/tags/1.4.0", "").as_deref(),
+            Some("1.4.0")
+        );
+        assert_eq!(v("", ""), None);
     }
 
     #[test]
@@ -199,6 +249,15 @@ mod tests {
         assert_eq!(
             resolve_main(&bi, None, &naming),
             (Some("v1.2.4".into()), VersionSource::Ldflags)
+        );
+        // a value that is no version does not beat the file name
+        let mut dev = bi.clone();
+        dev.settings.pop();
+        dev.settings
+            .push(("-ldflags".into(), "-s -w -X main.version=dev".into()));
+        assert_eq!(
+            resolve_main(&dev, None, &naming),
+            (Some("v1.2.3".into()), VersionSource::FileName)
         );
         assert_eq!(
             resolve_main(&bi, Some("v1.0.0"), &naming).1,

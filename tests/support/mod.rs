@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod gobins;
 pub mod gosym;
 pub mod registry;
 
