@@ -19,6 +19,7 @@ pub fn inventories_of(
     merge_naming(&mut art.naming, &target.naming);
     art.display = target.display.clone();
     art.registry = target.registry.clone();
+    art.provenance = target.provenance.clone();
     if let (Some(z), Some(name)) = (art.zip.as_mut(), &target.file_name) {
         z.file_name = name.clone();
     }
