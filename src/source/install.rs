@@ -260,6 +260,44 @@ impl Installer {
     }
 }
 
+impl Installer {
+    /// The lock-file hashes of `version`: `zh:` for every line of the signed `SHA256SUMS` (or
+    /// the mirror's listed hashes), `h1:` and `zh:` of each platform fetched — `platforms`, all
+    /// published with `all`, else the host's (or the first published when the host's is not).
+    pub fn lock_hashes(
+        &self,
+        addr: &ProviderAddress,
+        constraint: &str,
+        platforms: &[String],
+        all: bool,
+    ) -> Result<BTreeSet<String>> {
+        let version = self.resolve_version(addr, constraint)?;
+        let published = self.published_platforms(addr, &version)?;
+        let fetch: Vec<String> = if all {
+            published.clone()
+        } else if !platforms.is_empty() {
+            platforms.to_vec()
+        } else if published.contains(&protocol::host_platform()) {
+            vec![protocol::host_platform()]
+        } else {
+            published.iter().take(1).cloned().collect()
+        };
+        let mut out = BTreeSet::new();
+        for p in &fetch {
+            let f = self.fetch(addr, &version, p)?;
+            out.insert(crate::artifact::hashes::zip_h1(&f.target.path)?);
+            let zh = crate::artifact::HashingFile::open(&f.target.path)
+                .and_then(|h| h.finish())
+                .with_context(|| format!("cannot hash {}", f.target.path.display()))?;
+            out.insert(format!("zh:{zh}"));
+            if let Some(prov) = &f.target.provenance {
+                out.extend(prov.sums.iter().map(|(_, h)| format!("zh:{h}")));
+            }
+        }
+        Ok(out)
+    }
+}
+
 fn is_not_found(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<crate::registry::RegistryError>()

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod faults;
+pub mod https;
 pub mod registry;
 
 use std::io::Write;

@@ -75,7 +75,8 @@ pub struct Meta {
     pub download_url: Url,
     pub signed: SignedSums,
     pub signature: SigOutcome,
-    /// Every line of `SHA256SUMS` (all-or-nothing, as tofu's `acceptableHashes`).
+    /// Every line of `SHA256SUMS` as (file name, hex) (all-or-nothing, as tofu's
+    /// `acceptableHashes`).
     pub sums: Vec<(String, String)>,
 }
 
@@ -302,10 +303,12 @@ impl Fetcher {
             self.sig_policy,
         )
         .map_err(|e| anyhow!("{label}: verification failed: {e}"))?;
-        let all = docs::parse_sha256sums(&sums).unwrap_or_else(|e| {
-            tracing::warn!("{label}: {e}; no zh: hashes taken from it");
-            Vec::new()
-        });
+        let all = docs::parse_sha256sums(&sums)
+            .map(|v| v.into_iter().map(|(hex, name)| (name, hex)).collect())
+            .unwrap_or_else(|e| {
+                tracing::warn!("{label}: {e}; no zh: hashes taken from it");
+                Vec::new()
+            });
         Ok(Some(Meta {
             signed: SignedSums {
                 sums,

@@ -309,3 +309,36 @@ pub fn verify_at(
         }),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_keys_as_tofu_handles_them() {
+        let lax = SigPolicy::default();
+        let strict = SigPolicy {
+            enforce_validation: true,
+            ..SigPolicy::default()
+        };
+        // registry.opentofu.org without keys: skipped, unless enforced.
+        assert_eq!(
+            verify_at(b"x", b"", &[], OPENTOFU_REGISTRY, lax, 0),
+            Ok(SigOutcome::Skipped)
+        );
+        assert_eq!(
+            verify_at(b"x", b"", &[], OPENTOFU_REGISTRY, strict, 0),
+            Err(SigError::NoKeys { opentofu: true })
+        );
+        // Any other host: refused.
+        assert_eq!(
+            verify_at(b"x", b"", &[], "registry.terraform.io", lax, 0),
+            Err(SigError::NoKeys { opentofu: false })
+        );
+        // Garbage is an error, never a panic.
+        assert!(matches!(
+            verify_at(b"x", b"\x00\x01", &["k".into()], "h", lax, 0),
+            Err(SigError::BadSignature { .. })
+        ));
+    }
+}
