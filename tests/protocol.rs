@@ -625,3 +625,154 @@ fn terraform_installs_from_the_fixture_and_its_lock_is_ours() {
         );
     }
 }
+
+#[test]
+fn gate_with_no_flags_fetches_locked_providers_from_their_source() {
+    let Some(fx) = fixture() else { return };
+    let infra = fx.dir.path().join("infra");
+    std::fs::create_dir_all(infra.join("vulndb/index")).unwrap();
+    std::fs::write(infra.join("vulndb/index/modules.json"), "[]").unwrap();
+    let today = provguard::report::time::rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    );
+    std::fs::write(
+        infra.join("vulndb/index/db.json"),
+        serde_json::json!({ "modified": today }).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        infra.join("policy.toml"),
+        "extends = \"default\"\n[rule.go-version]\nminimum = \"1.19\"\n\n[rule.registry-host]\nallow = [\"localhost:*\"]\n",
+    )
+    .unwrap();
+    // A lock written on one linux laptop: only that platform's hashes.
+    let r = sample_release("1.2.3");
+    let z = &r.zips["linux_amd64"];
+    std::fs::write(
+        infra.join(".terraform.lock.hcl"),
+        format!(
+            "provider \"{}\" {{\n  version = \"1.2.3\"\n  hashes = [\n    \"{}\",\n    \"zh:{}\",\n  ]\n}}\n",
+            fx.addr(),
+            zip_h1(z),
+            sha256_hex(z)
+        ),
+    )
+    .unwrap();
+    let gate = |config: &str| {
+        let o = fx
+            .pg(config)
+            .current_dir(&infra)
+            .args([
+                "gate",
+                "-f",
+                "json",
+                "--db",
+                "vulndb",
+                "--policy",
+                "policy.toml",
+            ])
+            .args(["--registry-retries", "0", "--no-cache"])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        (
+            o.status.code(),
+            v,
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, v, err) = gate(DIRECT);
+    assert_eq!(code, Some(0), "{err}\n{v:#}");
+    let viol = v["violations"].as_array().unwrap();
+    assert_eq!(viol.len(), 1, "{viol:#?}");
+    assert_eq!(viol[0]["rule"], "lock-incomplete");
+    let msg = viol[0]["message"].as_str().unwrap_or_default().to_string();
+    assert!(msg.contains("darwin_arm64, windows_amd64"), "{:#}", viol[0]);
+    assert_eq!(v["lock"]["packages"][0]["matchedBy"], "zh:", "{v:#}");
+    assert_eq!(v["lock"]["packages"][0]["platform"], "linux_amd64");
+    let pv = &v["provenance"][0];
+    assert_eq!(pv["signingKey"], Gpg::key_id(&fx.fpr), "{v:#}");
+    assert_eq!(
+        pv["checks"],
+        serde_json::json!(["shasum", "sha256sums", "signature"])
+    );
+    assert_eq!(pv["zh"].as_object().unwrap().len(), 3);
+
+    // scan: the same provenance in json, table and markdown.
+    let o = fx
+        .pg(DIRECT)
+        .current_dir(&infra)
+        .args([
+            "scan",
+            "-f",
+            "json",
+            "--db",
+            "vulndb",
+            "--no-cache",
+            "--platform",
+            "linux_amd64",
+        ])
+        .args([
+            "-o",
+            "markdown=scan.md",
+            "-o",
+            "table=scan.txt",
+            "--version",
+            "1.2.3",
+        ])
+        .arg(fx.addr())
+        .output()
+        .unwrap();
+    let doc = ok(&o);
+    let pv = &doc["artifacts"][0]["provenance"];
+    assert_eq!(pv["origin"], "registry");
+    assert_eq!(pv["signature"], "verified");
+    assert_eq!(pv["signingKey"], Gpg::key_id(&fx.fpr));
+    assert_eq!(
+        pv["zh"]["windows_amd64"],
+        format!("zh:{}", sha256_hex(&r.zips["windows_amd64"]))
+    );
+    let key = Gpg::key_id(&fx.fpr);
+    for f in ["scan.md", "scan.txt"] {
+        let text = std::fs::read_to_string(infra.join(f)).unwrap();
+        assert!(
+            text.contains(&format!("signed by key {key}")),
+            "{f}: {text}"
+        );
+        assert!(
+            text.contains("checks: shasum,sha256sums,signature"),
+            "{f}: {text}"
+        );
+    }
+
+    // Through a network mirror only: no origin signature, where tofu would demand one.
+    let host = fx.srv.host();
+    r.serve_mirror(&fx.srv, &host, &|_, z| {
+        vec![format!("zh:{}", sha256_hex(z))]
+    });
+    let mirror = format!(
+        "provider_installation {{\n  network_mirror {{\n    url = \"https://{host}/mirror/\"\n  }}\n}}\n"
+    );
+    let (code, v, err) = gate(&mirror);
+    assert_eq!(code, Some(1), "{err}\n{v:#}");
+    let rules: Vec<&str> = v["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["rule"].as_str())
+        .collect();
+    assert!(rules.contains(&"signature"), "{rules:?}");
+
+    // A tampered ZIP at the registry: the gate cannot decide (exit 2), nothing passes.
+    let zip_path = format!("{}/{}", fx.files("1.2.3"), r.file_name("linux_amd64"));
+    fx.srv.set(
+        &zip_path,
+        Answer::bytes(b"PK\x03\x04 not the package".to_vec()),
+    );
+    let (code, _, err) = gate(DIRECT);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("archive has incorrect checksum"), "{err}");
+}

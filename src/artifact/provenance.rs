@@ -140,6 +140,51 @@ impl Provenance {
             .collect()
     }
 
+    /// One line for terminals and Markdown: origin, checks, signer.
+    pub fn summary(&self) -> String {
+        let signer = match &self.signature {
+            SignatureStatus::Verified { key_id } => format!("signed by key {key_id}"),
+            SignatureStatus::VerifiedExpiredKey { key_id } => {
+                format!("signed by key {key_id} (expired since; accepted as tofu does)")
+            }
+            SignatureStatus::Skipped => {
+                "signature not checked: the registry publishes no keys".into()
+            }
+            SignatureStatus::Unsigned => "no origin signature".into(),
+        };
+        format!(
+            "{} {}; checks: {}; {signer}",
+            self.origin.kind(),
+            self.origin.location(),
+            if self.checks.is_empty() {
+                "none".to_string()
+            } else {
+                self.checks_text()
+            }
+        )
+    }
+
+    /// The JSON object reports carry.
+    pub fn json(&self) -> serde_json::Value {
+        let zh: serde_json::Map<String, serde_json::Value> = self
+            .platform_zh()
+            .into_iter()
+            .map(|(p, z)| (p, serde_json::Value::String(z)))
+            .collect();
+        serde_json::json!({
+            "origin": self.origin.kind(),
+            "location": self.origin.location(),
+            "address": self.address,
+            "version": self.version,
+            "platform": self.platform,
+            "checks": self.checks.iter().map(Check::as_str).collect::<Vec<_>>(),
+            "signature": self.signature.as_str(),
+            "signingKey": self.signature.key_id(),
+            "signatureRequired": self.signature_required,
+            "zh": zh,
+        })
+    }
+
     /// `key=value` properties for SBOMs and reports, `provguard:provenance.*`.
     pub fn properties(&self) -> Vec<(String, String)> {
         let mut p = vec![

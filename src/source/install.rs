@@ -241,17 +241,14 @@ impl Installer {
                     }
                 }
                 Method::NetworkMirror { url, .. } => {
-                    if self
-                        .fetcher
-                        .mirror_versions(url, addr)?
-                        .is_some_and(|v| v.iter().any(|x| x == version))
-                    {
-                        return Ok(self
-                            .fetcher
-                            .mirror_archives(url, addr, version)?
-                            .into_keys()
-                            .collect());
+                    if !self.fetcher.mirror_has(url, addr, version)? {
+                        continue;
                     }
+                    return Ok(self
+                        .fetcher
+                        .mirror_archives(url, addr, version)?
+                        .into_keys()
+                        .collect());
                 }
                 _ => {}
             }

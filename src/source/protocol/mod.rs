@@ -422,6 +422,13 @@ impl Fetcher {
         }
     }
 
+    /// Does the network mirror list `version` of `addr`?
+    pub fn mirror_has(&self, base: &str, addr: &ProviderAddress, version: &str) -> Result<bool> {
+        Ok(self
+            .mirror_versions(base, addr)?
+            .is_some_and(|v| v.iter().any(|x| x == version)))
+    }
+
     /// A network mirror's archives of one version, URLs resolved.
     pub fn mirror_archives(
         &self,
