@@ -873,10 +873,15 @@ fn exit_code_2_when_the_gate_cannot_decide() {
     let junk = dir.join("terraform-provider-junk_1.0.0_linux_amd64.zip");
     std::fs::write(&junk, b"PK\x03\x04 not really a zip").unwrap();
     expect2(&[junk.to_str().unwrap(), "--db", "vulndb"], "cannot decide");
-    // a locked provider that is nowhere to be found, and an unreachable OCI mirror
+    // a locked provider that no installation method handles, and an unreachable OCI mirror
     std::fs::write(dir.join("lock.hcl"), sample_lock()).unwrap();
     let empty = dir.join("empty-home");
     std::fs::create_dir_all(&empty).unwrap();
+    std::fs::write(
+        empty.join("none.tofurc"),
+        "provider_installation {\n  direct {\n    exclude = [\"*/*/*\"]\n  }\n}\n",
+    )
+    .unwrap();
     let r = provguard()
         .current_dir(dir)
         .args(["gate", "--lock", "lock.hcl", "--db", "vulndb"])
@@ -918,7 +923,7 @@ fn exit_code_2_when_the_gate_cannot_decide() {
 fn rule_pages_are_generated_from_the_rule_files() {
     let pages =
         provguard::report::gate::rule_pages(&provguard::analysis::policy::cfg::Policy::builtin());
-    assert_eq!(pages.len(), 14);
+    assert_eq!(pages.len(), provguard::analysis::policy::RuleId::ALL.len());
     let dir = repo().join("rules/docs");
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
         std::fs::create_dir_all(&dir).unwrap();
@@ -998,7 +1003,12 @@ fn reachability_parameter_any_fails_on_absent_code() {
     );
     policy(dir, "default.toml", base);
     let zip = sample_zip("linux_amd64");
-    let run = |p: &str| gate(dir, &[zip.to_str().unwrap(), "--db", "vulndb", "--policy", p]);
+    let run = |p: &str| {
+        gate(
+            dir,
+            &[zip.to_str().unwrap(), "--db", "vulndb", "--policy", p],
+        )
+    };
     let r = run("default.toml");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!violations(&r, |v| v["rule"] == "vulnerability").is_empty());

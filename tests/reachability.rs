@@ -212,14 +212,22 @@ fn present_set_equals_govulncheck_on_every_toolchain_and_platform_and_stripped_t
                 return;
             };
             let (present, absent, findings) = provguard_reach(&u, &db);
-            assert_eq!(present, reference, "{what}: present set vs govulncheck\n{findings:#}");
+            assert_eq!(
+                present, reference,
+                "{what}: present set vs govulncheck\n{findings:#}"
+            );
             let (sp, sa, _) = provguard_reach(&s, &db);
             assert_eq!((&sp, &sa), (&present, &absent), "{what}: stripped twin");
             // The fixture is aimed at these answers; govulncheck agreeing makes them facts.
             for id in ["GO-2099-0001", "GO-2099-0006", "GO-2099-0009"] {
                 assert!(present.contains(id), "{what}: {id} present\n{findings:#}");
             }
-            for id in ["GO-2099-0004", "GO-2099-0005", "GO-2099-0007", "GO-2099-0010"] {
+            for id in [
+                "GO-2099-0004",
+                "GO-2099-0005",
+                "GO-2099-0007",
+                "GO-2099-0010",
+            ] {
                 assert!(absent.contains(id), "{what}: {id} absent\n{findings:#}");
             }
             assert_eq!(
@@ -264,7 +272,11 @@ fn no_symbols_is_module_level_and_absent_findings_are_not_affected_in_every_repo
     let module_level = scan(&["--no-symbols"], "json");
     let findings = module_level["artifacts"][0]["findings"].as_array().unwrap();
     assert!(findings.iter().all(|f| f["reachability"] == "unknown"));
-    assert!(findings.iter().all(|f| f["status"] == "affected" || f["id"] == "GO-2099-0008"));
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["status"] == "affected" || f["id"] == "GO-2099-0008")
+    );
     // OpenVEX: absent → not_affected, vulnerable_code_not_present, naming the functions.
     let vex = scan(&[], "openvex");
     let st = vex["statements"].as_array().unwrap();
@@ -300,7 +312,10 @@ fn no_symbols_is_module_level_and_absent_findings_are_not_affected_in_every_repo
     let sarif = scan(&[], "sarif");
     let results = sarif["runs"][0]["results"].as_array().unwrap();
     assert!(results.iter().all(|r| r["ruleId"] != "GO-2099-0004"));
-    let r1 = results.iter().find(|r| r["ruleId"] == "GO-2099-0001").unwrap();
+    let r1 = results
+        .iter()
+        .find(|r| r["ruleId"] == "GO-2099-0001")
+        .unwrap();
     assert_eq!(r1["properties"]["reachability"], "present");
     assert_eq!(
         r1["properties"]["symbols"],

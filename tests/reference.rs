@@ -17,11 +17,11 @@ use std::sync::{LazyLock, Mutex};
 use proptest::prelude::*;
 use provguard::analysis::vuln::version::{Event, Range, Version};
 use provguard::artifact::hashes::{dir_h1, zip_h1};
+use provguard::foundation::version::Constraint;
 use provguard::inventory::Module;
 use provguard::inventory::gobin::{self, modinfo};
 use provguard::inventory::sbom_in::parse_golang_purl;
 use provguard::report::time::{parse_rfc3339, rfc3339};
-use provguard::foundation::version::Constraint;
 use serde_json::{Value, json};
 use support::gobins::{GoRef, all_go_binaries};
 

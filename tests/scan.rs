@@ -319,7 +319,11 @@ fn provguard_run(symbols: bool) -> Run {
     let o = provguard()
         .args(["scan", "--deterministic", "--format", "json", "--db"])
         .arg(&db)
-        .args(if symbols { &[][..] } else { &["--no-symbols"][..] })
+        .args(if symbols {
+            &[][..]
+        } else {
+            &["--no-symbols"][..]
+        })
         .args(["--output", &out("cyclonedx-vex", "vex.cdx.json")])
         .args(["--output", &out("openvex", "vex.openvex.json")])
         .args(["--output", &out("trivy-json", "report.trivy.json")])
@@ -359,7 +363,10 @@ fn trivy_interop(version: &str) {
     // and Trivy drops exactly those — it shows provguard's present + unknown findings.
     let sym = provguard_run(true);
     assert_eq!(sym.all.len(), 8);
-    assert!(sym.affected.len() < 8, "some vulnerable code is absent from the demo");
+    assert!(
+        sym.affected.len() < 8,
+        "some vulnerable code is absent from the demo"
+    );
     assert_eq!(
         trivy_sbom(&trivy, &sym.sbom, Some(&sym.cdx_vex)),
         sym.affected,

@@ -4,6 +4,7 @@
 
 pub mod hashes;
 pub mod naming;
+pub mod provenance;
 pub mod stream;
 pub mod zip;
 
@@ -101,6 +102,8 @@ pub struct Artifact {
     pub display: Option<String>,
     /// Where in a registry it was fetched from, for reports and host rules.
     pub registry: Option<RegistryOrigin>,
+    /// Where it came from and which checks it passed.
+    pub provenance: Option<provenance::Provenance>,
 }
 
 impl Artifact {
@@ -161,6 +164,7 @@ impl Artifact {
                 )?),
                 display: None,
                 registry: None,
+                provenance: None,
             })
         } else {
             Ok(Artifact {
@@ -177,6 +181,7 @@ impl Artifact {
                 }),
                 display: None,
                 registry: None,
+                provenance: None,
             })
         }
     }

@@ -348,9 +348,23 @@ pub struct DbInfoArgs {
 
 #[derive(Debug, Args)]
 pub struct LockHashesArgs {
-    /// Provider ZIPs (h1: and zh:) or unpacked package folders (h1:).
-    #[arg(required = true, value_name = "ZIP|DIR")]
+    /// Provider ZIPs (h1: and zh:) or unpacked package folders (h1:); or one provider address
+    /// ([HOST/]NAMESPACE/TYPE) with --version, fetched through the tofu CLI configuration's
+    /// installation methods and verified as tofu verifies.
+    #[arg(required = true, value_name = "ZIP|DIR|ADDRESS")]
     pub packages: Vec<PathBuf>,
+    /// For an address: the version (exact or a constraint).
+    #[arg(long, value_name = "CONSTRAINT")]
+    pub version: Option<String>,
+    /// For an address: fetch every published platform (their h1:), not only --platform or the
+    /// host's.
+    #[arg(long)]
+    pub all_platforms: bool,
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Cache directory for fetched packages.
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -317,6 +317,11 @@ pub fn run(opts: &GateOptions) -> Result<GateReport> {
         policy_source: policy.source.clone(),
         waivers_source: waivers.source.clone(),
         db: db.info,
+        provenance: inv
+            .inventories
+            .iter()
+            .filter_map(|i| Some((i.subject.label.clone(), i.subject.provenance.clone()?)))
+            .collect(),
         artifacts: inv.labels,
         lock_path: lock.as_ref().map(|l| l.path.display().to_string()),
         lock: checked,

@@ -25,6 +25,7 @@ pub fn inventories_of(
     merge_naming(&mut art.naming, &target.naming);
     art.display = target.display.clone();
     art.registry = target.registry.clone();
+    art.provenance = target.provenance.clone();
     if let (Some(z), Some(name)) = (art.zip.as_mut(), &target.file_name) {
         z.file_name = name.clone();
     }
@@ -54,7 +55,6 @@ pub fn inventories_of(
         ),
         (false, None) => (gobin::read(art.source.as_ref(), opts), None),
     };
-    drop(step);
     let exe = exe.with_context(|| label.clone())?;
     let zip_sha = zip_hash
         .map(|h| h.finish())
@@ -71,10 +71,7 @@ pub fn inventories_of(
 }
 
 /// Give each image's inventory its function table, or the reason it has none.
-fn attach_functions(
-    invs: &mut [Inventory],
-    syms: Option<Result<Vec<ImageSymbols>, SymbolsError>>,
-) {
+fn attach_functions(invs: &mut [Inventory], syms: Option<Result<Vec<ImageSymbols>, SymbolsError>>) {
     let tables = match syms {
         None => {
             for inv in invs.iter_mut() {

@@ -132,6 +132,8 @@ pub struct Subject {
     pub slice_offset: Option<u64>,
     /// Where in a registry it was fetched from.
     pub registry: Option<crate::artifact::RegistryOrigin>,
+    /// Where it came from, which checks it passed, who signed it.
+    pub provenance: Option<crate::artifact::provenance::Provenance>,
 }
 
 impl Subject {
@@ -330,6 +332,7 @@ impl Inventory {
                 format: img.format.to_string(),
                 slice_offset: fat.then_some(img.offset),
                 registry: artifact.registry.clone(),
+                provenance: artifact.provenance.clone(),
             },
             origin: Origin::Buildinfo { note: None },
             go_version: bi.go_version.clone(),

@@ -62,6 +62,23 @@ impl BlobCache {
         }
     }
 
+    /// A blob whose digest is learnt while it is written (a provider ZIP checked against a
+    /// registry's `shasum` or a mirror's `h1:`): the caller checks it, then commits it under
+    /// its own digest. Dropped uncommitted, it leaves nothing behind.
+    pub fn staging(&self) -> Result<StagedBlob> {
+        let dir = self.root.join("sha256");
+        std::fs::create_dir_all(&dir).map_err(|e| local("(staging)", e))?;
+        Ok(StagedBlob {
+            tmp: tempfile::Builder::new()
+                .prefix(".partial-")
+                .tempfile_in(&dir)
+                .map_err(|e| local("(staging)", e))?,
+            hasher: Sha256::new(),
+            len: 0,
+            root: self.root.clone(),
+        })
+    }
+
     pub fn writer(&self, digest: &str) -> Result<PendingBlob> {
         let Some(dest) = self.path(digest) else {
             return Err(RegistryError::new(
@@ -133,5 +150,50 @@ impl PendingBlob {
             .persist(&self.dest)
             .map_err(|e| local(&self.digest, e.error))?;
         Ok(self.dest)
+    }
+}
+
+/// A blob being written before its digest is known; see [`BlobCache::staging`].
+pub struct StagedBlob {
+    tmp: tempfile::NamedTempFile,
+    hasher: Sha256,
+    len: u64,
+    root: PathBuf,
+}
+
+impl StagedBlob {
+    pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        self.hasher.update(chunk);
+        self.len += chunk.len() as u64;
+        self.tmp.write_all(chunk).map_err(|e| local("(staging)", e))
+    }
+
+    /// The bytes so far, for checks that read the file (`h1:`).
+    pub fn path(&self) -> &std::path::Path {
+        self.tmp.path()
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Lowercase hex SHA-256 of what was written.
+    pub fn sha256_hex(&self) -> String {
+        hex::encode(self.hasher.clone().finalize())
+    }
+
+    /// Move into place under its own digest.
+    pub fn commit(mut self) -> Result<PathBuf> {
+        let hex = self.sha256_hex();
+        self.tmp.flush().map_err(|e| local(&hex, e))?;
+        let dest = self.root.join("sha256").join(&hex);
+        self.tmp
+            .persist(&dest)
+            .map_err(|e| local(&format!("sha256:{hex}"), e.error))?;
+        Ok(dest)
     }
 }

@@ -156,6 +156,9 @@ pub fn root_properties(inv: &Inventory) -> Vec<(String, String)> {
             ("provguard:oci.layer.digest".into(), r.layer_digest.clone()),
         ]);
     }
+    if let Some(pv) = &s.provenance {
+        p.extend(pv.properties());
+    }
     p
 }
 

@@ -1,13 +1,14 @@
 //! `.terraform.lock.hcl`: the provider versions and package hashes a configuration is pinned to
 //! (parsed with hcl-rs), and locating each locked provider's packages — ZIPs or filesystem
-//! mirrors given on the command line (packed or unpacked layout), else the OCI mirror from
-//! `--oci-mirror` or the tofu CLI configuration.
+//! mirrors given on the command line (packed or unpacked layout), else `--oci-mirror`, else
+//! through the tofu CLI configuration's installation methods (the provider registry protocol,
+//! network and OCI mirrors; no configuration: `direct`).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use super::{SourceOptions, Target, address, oci};
+use super::{SourceOptions, Target, address, install, oci};
 use crate::artifact::naming;
 use crate::registry::OciTarget;
 
@@ -172,11 +173,137 @@ fn same_version(a: &str, b: &str) -> bool {
     a.trim_start_matches('v') == b.trim_start_matches('v')
 }
 
-/// Find the packages of every locked provider among `local` targets, else in its OCI mirror.
+/// Every platform of a locked provider from an OCI repository.
+fn from_oci(
+    i: usize,
+    p: &LockedProvider,
+    repo: &str,
+    opts: &SourceOptions,
+) -> Result<Vec<Package>> {
+    let tag = p.version.replace('+', "_");
+    let target = OciTarget::parse(&format!("oci://{repo}:{tag}"))?;
+    Ok(oci::targets(&target, opts)
+        .with_context(|| format!("{} {} from its OCI mirror", p.address, p.version))?
+        .into_iter()
+        .map(|t| Package {
+            provider: i,
+            platform: format!(
+                "{}_{}",
+                t.naming.os.clone().unwrap_or_default(),
+                t.naming.arch.clone().unwrap_or_default()
+            ),
+            target: t,
+            unpacked: None,
+        })
+        .collect())
+}
+
+/// The platforms of a locked provider to fetch: `--platform`s, else those whose `zh:` the lock
+/// records (read from the release's signed `SHA256SUMS` or the mirror's hashes), else the host's.
+fn locked_platforms(
+    p: &LockedProvider,
+    addr: &address::ProviderAddress,
+    inst: &install::Installer,
+) -> Result<Vec<String>> {
+    if !inst.opts.platforms.is_empty() {
+        return Ok(inst.opts.platforms.clone());
+    }
+    let locked: Vec<&str> = p.zh().collect();
+    for m in inst.methods(addr) {
+        match &m.method {
+            address::Method::Direct => {
+                let Some(v) = inst.fetcher.registry_versions(addr)? else {
+                    continue;
+                };
+                let published = super::protocol::published_platforms(&v, &p.version);
+                let probe = if published.contains(&super::protocol::host_platform()) {
+                    super::protocol::host_platform()
+                } else if let Some(first) = published.first() {
+                    first.clone()
+                } else {
+                    continue;
+                };
+                if let Some(meta) = inst.fetcher.registry_meta(addr, &p.version, &probe)? {
+                    let mut plats: Vec<String> = meta
+                        .sums
+                        .iter()
+                        .filter(|(_, hex)| locked.contains(&hex.as_str()))
+                        .filter_map(|(name, _)| super::protocol::zip_platform(name))
+                        .collect();
+                    plats.sort();
+                    plats.dedup();
+                    return Ok(if plats.is_empty() { vec![probe] } else { plats });
+                }
+            }
+            address::Method::NetworkMirror { url, .. } => {
+                if !inst.fetcher.mirror_has(url, addr, &p.version)? {
+                    continue;
+                }
+                let archives = inst.fetcher.mirror_archives(url, addr, &p.version)?;
+                let plats: Vec<String> = archives
+                    .iter()
+                    .filter(|(_, a)| a.hashes.iter().any(|h| p.hashes.contains(h)))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                return Ok(if plats.is_empty() {
+                    vec![super::protocol::host_platform()]
+                } else {
+                    plats
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(vec![super::protocol::host_platform()])
+}
+
+/// A locked provider through the tofu CLI configuration's installation methods (no block:
+/// `direct`), verified as tofu verifies.
+fn from_installation(
+    i: usize,
+    p: &LockedProvider,
+    inst: &install::Installer,
+    lock: &LockFile,
+) -> Result<Vec<Package>> {
+    let addr = address::ProviderAddress::parse(&p.address)?;
+    let methods = inst.methods(&addr);
+    if methods.is_empty() {
+        bail!(
+            "{}: no package of {} {} found: give its ZIPs or a filesystem mirror directory as targets, or --oci-mirror (no provider_installation method handles it)",
+            lock.path.display(),
+            p.address,
+            p.version
+        );
+    }
+    if methods
+        .iter()
+        .all(|m| matches!(m.method, address::Method::OciMirror { .. }))
+    {
+        let mirrors = inst.config.oci_mirrors();
+        let repo = address::repository_for(&addr, None, &mirrors)?;
+        return from_oci(i, p, &repo, &inst.opts);
+    }
+    let mut out = Vec::new();
+    for plat in locked_platforms(p, &addr, inst)? {
+        let f = inst
+            .fetch(&addr, &p.version, &plat)
+            .with_context(|| format!("{}: {} {}", lock.path.display(), p.address, p.version))?;
+        out.push(Package {
+            provider: i,
+            platform: plat,
+            target: f.target,
+            unpacked: None,
+        });
+    }
+    Ok(out)
+}
+
+/// Find the packages of every locked provider among `local` targets, else where the tofu CLI
+/// configuration installs it from (`--oci-mirror` first).
 /// `platforms` (empty: whatever is found) restricts and, when given, requires platforms.
 pub fn locate(lock: &LockFile, local: &[Target], oci_opts: &SourceOptions) -> Result<Vec<Package>> {
     let mut out = Vec::new();
-    let mut mirrors: Option<Vec<address::OciMirror>> = None;
+    let mut installer: Option<install::Installer> = None;
     for (i, p) in lock.providers.iter().enumerate() {
         let mut found: Vec<Package> = Vec::new();
         for t in local {
@@ -214,39 +341,16 @@ pub fn locate(lock: &LockFile, local: &[Target], oci_opts: &SourceOptions) -> Re
                 unpacked,
             });
         }
-        if found.is_empty() {
-            let explicit = oci_opts.oci_mirror.as_deref();
-            if explicit.is_none() && mirrors.is_none() {
-                mirrors = Some(address::cli_config_mirrors()?);
-            }
-            let configured = mirrors.as_deref().unwrap_or_default();
-            if explicit.is_none() && configured.is_empty() {
-                bail!(
-                    "{}: no package of {} {} found: give its ZIPs or a filesystem mirror directory as targets, or --oci-mirror",
-                    lock.path.display(),
-                    p.address,
-                    p.version
-                );
-            }
+        if found.is_empty() && oci_opts.oci_mirror.is_some() {
             let addr = address::ProviderAddress::parse(&p.address)?;
-            let repo = address::repository_for(&addr, explicit, configured)?;
-            let tag = p.version.replace('+', "_");
-            let target = OciTarget::parse(&format!("oci://{repo}:{tag}"))?;
-            for t in oci::targets(&target, oci_opts)
-                .with_context(|| format!("{} {} from its OCI mirror", p.address, p.version))?
-            {
-                let platform = format!(
-                    "{}_{}",
-                    t.naming.os.clone().unwrap_or_default(),
-                    t.naming.arch.clone().unwrap_or_default()
-                );
-                found.push(Package {
-                    provider: i,
-                    platform,
-                    target: t,
-                    unpacked: None,
-                });
+            let repo = address::repository_for(&addr, oci_opts.oci_mirror.as_deref(), &[])?;
+            found.extend(from_oci(i, p, &repo, oci_opts)?);
+        } else if found.is_empty() {
+            if installer.is_none() {
+                installer = Some(install::Installer::new(oci_opts)?);
             }
+            let inst = installer.as_ref().expect("just set");
+            found.extend(from_installation(i, p, inst, lock)?);
         }
         for want in &oci_opts.platforms {
             if !found.iter().any(|f| &f.platform == want) {

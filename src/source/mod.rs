@@ -1,21 +1,26 @@
 //! Where artifacts and data come from, one function per kind of source: local files and
 //! directories ([`local`]: a GoReleaser `dist/`, or a filesystem mirror `HOST/NAMESPACE/TYPE/…`
 //! in packed or unpacked layout), OCI registries ([`oci`], through the [`crate::registry`]
-//! client), provider addresses resolved through `--oci-mirror` or the tofu CLI configuration
-//! ([`address`]), lock files pinning providers ([`lockfile`]), and the offline vulnerability
-//! database fetched over HTTP ([`vulndb`]). Network access lives here and in the registry layer
+//! client), the provider registry protocol and network mirrors ([`protocol`], verified as tofu
+//! verifies), provider addresses resolved through `--oci-mirror` or the tofu CLI
+//! configuration's installation methods ([`address`], [`install`]), lock files pinning
+//! providers ([`lockfile`]), and the offline vulnerability database fetched over HTTP
+//! ([`vulndb`]). Network access lives here and in the registry layer
 //! only. [`resolve`] maps each command-line target to its source.
 
 pub mod address;
+pub mod install;
 pub mod local;
 pub mod lockfile;
 pub mod oci;
+pub mod protocol;
 pub mod vulndb;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::artifact::provenance::Provenance;
 use crate::artifact::{Naming, RegistryOrigin};
 use crate::registry::{ClientOptions, OciTarget};
 
@@ -57,6 +62,8 @@ pub struct Target {
     pub attached: Vec<oci::AttachedSbom>,
     /// Where in a registry it was fetched from (so attached SBOMs were looked for).
     pub registry: Option<RegistryOrigin>,
+    /// Where it came from and which checks it passed (fetched targets only).
+    pub provenance: Option<Provenance>,
 }
 
 impl Target {
@@ -68,6 +75,7 @@ impl Target {
             file_name: None,
             attached: Vec::new(),
             registry: None,
+            provenance: None,
         }
     }
 
@@ -105,7 +113,7 @@ pub fn resolve(targets: &[PathBuf], opts: &SourceOptions) -> Result<Vec<Target>>
     for t in targets {
         out.extend(match kind(t, opts) {
             Kind::Oci(s) => oci::targets(&OciTarget::parse(s)?, opts)?,
-            Kind::Address(s) => oci::targets(&oci::resolve_address(s, opts)?, opts)?,
+            Kind::Address(s) => install::address_targets(s, opts)?,
             Kind::Path(p) => local::targets(p)?,
         });
     }

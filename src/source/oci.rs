@@ -181,6 +181,7 @@ pub fn targets(target: &OciTarget, opts: &SourceOptions) -> Result<Vec<Target>> 
                     manifest_digest: f.manifest_digest.clone(),
                     layer_digest: f.layer_digest.clone(),
                 }),
+                provenance: None,
             }
         })
         .collect())

@@ -95,7 +95,14 @@ impl Build {
             Toolchain::Debian119 => Path::new(DEBIAN_GO).join("go"),
             Toolchain::Local | Toolchain::Go122 => PathBuf::from("go"),
         };
-        Some(go_build_with(&go, "gosym", self.goos, self.goarch, &flags, &env))
+        Some(go_build_with(
+            &go,
+            "gosym",
+            self.goos,
+            self.goarch,
+            &flags,
+            &env,
+        ))
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod faults;
 pub mod gobins;
 pub mod gosym;
+pub mod https;
 pub mod registry;
 
 use std::io::Write;

@@ -293,6 +293,15 @@ rule_cfg!(
     Upx {}
 );
 rule_cfg!(
+    /// `signature`: a fetched package without a verified origin signature where tofu would
+    /// demand one.
+    Signature {}
+);
+rule_cfg!(
+    /// `lock-incomplete`: the lock file lacks `zh:` hashes for platforms the release publishes.
+    LockIncomplete {}
+);
+rule_cfg!(
     /// `registry-host`: a registry or provider host outside the allow-list.
     RegistryHost { allow: Hosts }
 );
@@ -367,6 +376,8 @@ rules! {
     DevelDependency, devel_dependency: DevelDependency = "devel-dependency";
     Upx, upx: Upx = "upx";
     RegistryHost, registry_host: RegistryHost = "registry-host";
+    Signature, signature: Signature = "signature";
+    LockIncomplete, lock_incomplete: LockIncomplete = "lock-incomplete";
 }
 
 /// A policy file as written.

@@ -59,6 +59,41 @@ pub fn inventory(sink: &mut Sink, inv: &Inventory, findings: &[Finding], latest:
     if let Some(host) = inv.subject.registry.as_ref().map(|r| r.host.as_str()) {
         registry_host(sink, &about, host, "the OCI registry it was fetched from");
     }
+    signature(sink, &about, inv);
+}
+
+/// `signature`: a fetched package whose origin signature was not verified, for a provider
+/// whose registry tofu would require one of.
+fn signature(sink: &mut Sink, about: &About, inv: &Inventory) {
+    let Some(p) = &inv.subject.provenance else {
+        return;
+    };
+    if !p.signature_required || p.signature.is_verified() {
+        return;
+    }
+    sink.push(
+        about,
+        Raw::new(
+            RuleId::Signature,
+            format!(
+                "{} {} ({}) has no verified origin signature ({})",
+                p.address,
+                p.version,
+                p.platform,
+                p.signature.as_str()
+            ),
+        )
+        .evidence(format!(
+            "fetched from {} {}; checks passed: {}",
+            p.origin.kind(),
+            p.origin.location(),
+            if p.checks.is_empty() {
+                "none".to_string()
+            } else {
+                p.checks_text()
+            }
+        )),
+    );
 }
 
 fn vulnerabilities(sink: &mut Sink, about: &About, findings: &[Finding]) {
@@ -88,7 +123,10 @@ fn vulnerabilities(sink: &mut Sink, about: &About, findings: &[Finding]) {
         .evidence(if f.is_affected() {
             format!("module {} {} is affected", f.module, f.installed)
         } else {
-            format!("module {} {} is in an affected range", f.module, f.installed)
+            format!(
+                "module {} {} is in an affected range",
+                f.module, f.installed
+            )
         })
         .evidence(match f.fixed.first() {
             Some(v) => format!("fixed in {v}"),

@@ -73,17 +73,7 @@ pub fn check(
 ) -> Result<Vec<Checked>> {
     let lock_path = lock.path.display().to_string();
     for p in &lock.providers {
-        let about = About {
-            artifact: format!("{lock_path}: provider \"{}\"", p.address),
-            provider: Some(p.address.clone()),
-            provider_type: Some(p.provider_type().to_string()),
-            version: Some(p.version.clone()),
-            platform: None,
-            location: Some(Location {
-                path: lock_path.clone(),
-                line: p.line,
-            }),
-        };
+        let about = provider_about(&lock_path, p);
         checks::registry_host(sink, &about, p.host(), "the provider's source address");
     }
     let mut out = Vec::new();
@@ -182,5 +172,66 @@ pub fn check(
         raw.evidence = evidence;
         sink.push(&about, raw);
     }
+    incomplete(sink, lock, packages);
     Ok(out)
+}
+
+/// The lock file's provider block as the subject of a violation.
+fn provider_about(lock_path: &str, p: &crate::source::lockfile::LockedProvider) -> About {
+    About {
+        artifact: format!("{lock_path}: provider \"{}\"", p.address),
+        provider: Some(p.address.clone()),
+        provider_type: Some(p.provider_type().to_string()),
+        version: Some(p.version.clone()),
+        platform: None,
+        location: Some(Location {
+            path: lock_path.to_string(),
+            line: p.line,
+        }),
+    }
+}
+
+/// `lock-incomplete`: platforms the release's signed `SHA256SUMS` lists whose `zh:` the lock
+/// file lacks.
+fn incomplete(sink: &mut Sink, lock: &LockFile, packages: &[Package]) {
+    let lock_path = lock.path.display().to_string();
+    for (i, p) in lock.providers.iter().enumerate() {
+        let published: std::collections::BTreeMap<String, String> = packages
+            .iter()
+            .filter(|k| k.provider == i)
+            .filter_map(|k| k.target.provenance.as_ref())
+            .flat_map(|pv| pv.platform_zh())
+            .collect();
+        let locked: Vec<&str> = p.zh().collect();
+        let missing: Vec<&String> = published
+            .iter()
+            .filter(|(_, zh)| !locked.contains(&zh.trim_start_matches("zh:")))
+            .map(|(plat, _)| plat)
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let about = provider_about(&lock_path, p);
+        sink.push(
+            &about,
+            Raw::new(
+                RuleId::LockIncomplete,
+                format!(
+                    "{lock_path} lacks zh: hashes of {} {} for {}",
+                    p.address,
+                    p.version,
+                    missing
+                        .iter()
+                        .map(|s| s.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .evidence(format!(
+                "the release's SHA256SUMS publishes {} platform(s); the lock has {} zh: hash(es)",
+                published.len(),
+                locked.len()
+            )),
+        );
+    }
 }

@@ -70,6 +70,7 @@ pub fn render(r: &ScanReport) -> Vec<u8> {
                 "platform": inv.platform(),
                 "zipSha256": inv.subject.zip_sha256,
                 "executableSha256": inv.subject.exe_sha256,
+                "provenance": inv.subject.provenance.as_ref().map(|p| p.json()),
                 "inventory": {
                     "source": inv.origin.as_str(),
                     "detail": inventory_source(inv),

@@ -89,6 +89,12 @@ pub fn render(r: &ScanReport) -> String {
         if let Some(z) = &inv.subject.zip_sha256 {
             o.push_str(&format!("- Lock file hash: `zh:{z}`\n"));
         }
+        if let Some(p) = &inv.subject.provenance {
+            o.push_str(&format!("- Provenance: {}\n", cell(&p.summary())));
+            for (plat, zh) in p.platform_zh() {
+                o.push_str(&format!("  - `{plat}`: `{zh}`\n"));
+            }
+        }
         if a.findings.is_empty() {
             o.push_str("\nNo known vulnerabilities.\n");
             continue;

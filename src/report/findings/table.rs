@@ -17,6 +17,9 @@ pub fn render(r: &ScanReport) -> String {
             inv.platform().unwrap_or_else(|| "unknown platform".into())
         ));
         out.push_str(&format!("inventory: {}\n", inventory_source(inv)));
+        if let Some(p) = &inv.subject.provenance {
+            out.push_str(&format!("provenance: {}\n", p.summary()));
+        }
         for d in &inv.drift {
             out.push_str(&format!("drift: {}\n", d.describe()));
         }

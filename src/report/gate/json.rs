@@ -54,6 +54,11 @@ pub(super) fn render(r: &GateReport) -> Vec<u8> {
         "waivers": r.waivers_source,
         "database": r.db.as_ref().map(|d| json!({"source": d.source, "modified": d.modified, "ageDays": d.age_days})),
         "artifacts": r.artifacts,
+        "provenance": r.provenance.iter().map(|(label, p)| {
+            let mut v = p.json();
+            v["artifact"] = serde_json::Value::String(label.clone());
+            v
+        }).collect::<Vec<_>>(),
         "lock": r.lock_path.as_ref().map(|p| json!({"path": p, "packages": r.lock})),
         "violations": r.violations.iter().map(violation_json).collect::<Vec<_>>(),
         "waiverNotes": notes,

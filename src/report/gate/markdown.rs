@@ -26,6 +26,14 @@ pub(super) fn render(r: &GateReport) -> String {
     if let Some(db) = &r.db {
         let _ = writeln!(s, "Vulnerability database: {}\n", db.describe());
     }
+    for (label, p) in &r.provenance {
+        let _ = writeln!(
+            s,
+            "Provenance of {}: {}\n",
+            md_escape(label),
+            md_escape(&p.summary())
+        );
+    }
     if r.violations.is_empty() {
         s.push_str("No violations.\n\n");
     } else {

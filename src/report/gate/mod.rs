@@ -64,6 +64,8 @@ pub struct GateReport {
     pub db: Option<DbInfo>,
     /// Labels of every artifact inventoried.
     pub artifacts: Vec<String>,
+    /// Provenance of each fetched artifact, by label.
+    pub provenance: Vec<(String, crate::artifact::provenance::Provenance)>,
     pub lock_path: Option<String>,
     pub lock: Vec<Checked>,
     pub violations: Vec<Violation>,
@@ -117,6 +119,9 @@ impl GateReport {
             let _ = writeln!(s, "  by rule:     {}", rules.join(", "));
         }
         let _ = writeln!(s, "  artifacts:   {} inventoried", self.artifacts.len());
+        for (label, p) in &self.provenance {
+            let _ = writeln!(s, "  provenance:  {label}: {}", p.summary());
+        }
         if let Some(p) = &self.lock_path {
             let ok = self
                 .lock

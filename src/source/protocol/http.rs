@@ -1,0 +1,224 @@
+//! HTTPS for the provider registry protocol and network mirrors: reqwest with rustls, trusting
+//! the system roots plus the bundle named by `SSL_CERT_FILE` and the directories of
+//! `SSL_CERT_DIR` (as Go does on Linux, where tofu runs); tokens attached only to requests whose
+//! `host[:port]` is the token's host (reqwest drops `Authorization` on a redirect to another
+//! host or port); transient failures retried; bodies size-limited; failures classified with
+//! [`RegistryError::from_status`] / [`RegistryError::from_reqwest`], never from message text.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::registry::{Kind, RegistryError};
+use crate::source::address::Credentials;
+
+type Result<T> = std::result::Result<T, RegistryError>;
+
+/// Go's default CA bundle files on Linux (`crypto/x509/root_linux.go`), read when
+/// `SSL_CERT_FILE`/`SSL_CERT_DIR` would otherwise hide them from rustls-native-certs.
+const SYSTEM_BUNDLES: [&str; 6] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+fn pem_certs(path: &std::path::Path) -> Vec<reqwest::Certificate> {
+    match std::fs::read(path) {
+        Ok(b) => reqwest::Certificate::from_pem_bundle(&b).unwrap_or_else(|e| {
+            tracing::debug!("{}: no PEM certificates ({e})", path.display());
+            Vec::new()
+        }),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Roots beyond what the TLS stack loads itself: with `SSL_CERT_FILE` or `SSL_CERT_DIR` set,
+/// rustls-native-certs reads only those, so the system bundle is added back (Go keeps both).
+pub fn extra_roots() -> Vec<reqwest::Certificate> {
+    let file = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+    let dirs: Vec<PathBuf> = std::env::var_os("SSL_CERT_DIR")
+        .map(|d| std::env::split_paths(&d).collect())
+        .unwrap_or_default();
+    if file.is_none() && dirs.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if let Some(f) = &file {
+        out.extend(pem_certs(f));
+    }
+    for d in &dirs {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            for e in rd.flatten() {
+                out.extend(pem_certs(&e.path()));
+            }
+        }
+    }
+    if let Some(system) = SYSTEM_BUNDLES
+        .iter()
+        .map(std::path::Path::new)
+        .find(|p| p.is_file())
+    {
+        out.extend(pem_certs(system));
+    }
+    out
+}
+
+/// `host[:port]` of a URL as credentials are keyed (the port only when not the default).
+pub fn host_port(u: &Url) -> String {
+    match (u.host_str(), u.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// One HTTP client for a run.
+pub struct Http {
+    client: reqwest::blocking::Client,
+    retries: u32,
+    creds: Credentials,
+}
+
+/// A successful answer: the final URL (after redirects), the media type, the body.
+pub struct Doc {
+    pub url: Url,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+impl Http {
+    pub fn new(timeout: Duration, retries: u32, creds: Credentials) -> Result<Http> {
+        let client = reqwest::blocking::Client::builder()
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .user_agent(concat!("provguard/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .tls_certs_merge(extra_roots())
+            .build()
+            .map_err(|e| RegistryError::from_reqwest("HTTPS client", &e))?;
+        Ok(Http {
+            client,
+            retries,
+            creds,
+        })
+    }
+
+    /// GET `url`; with `authed`, the token of the URL's own host is attached (if any). Retries
+    /// transient failures; a non-success answer is classified by its status.
+    pub fn get(&self, url: &Url, authed: bool, what: &str) -> Result<reqwest::blocking::Response> {
+        let mut attempt = 0;
+        loop {
+            let mut req = self.client.get(url.clone());
+            if authed && let Some(t) = self.creds.token_for(&host_port(url)) {
+                req = req.bearer_auth(t);
+            }
+            let r = match req.send() {
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let mut body = Vec::new();
+                    let _ = resp.take(4096).read_to_end(&mut body);
+                    RegistryError::from_status(format!("{what} ({url})"), status, &body)
+                }
+                Err(e) => RegistryError::from_reqwest(format!("{what} ({url})"), &e),
+            };
+            if !r.is_transient() || attempt >= self.retries {
+                return Err(r);
+            }
+            attempt += 1;
+            let wait = Duration::from_millis(250 << attempt.min(5));
+            tracing::info!("{r}; retrying in {wait:?}");
+            std::thread::sleep(wait);
+        }
+    }
+
+    /// A small document, at most `limit` bytes.
+    pub fn document(&self, url: &Url, authed: bool, what: &str, limit: u64) -> Result<Doc> {
+        let resp = self.get(url, authed, what)?;
+        let final_url = resp.url().clone();
+        let content_type = resp
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(RegistryError::new(
+                Kind::TooLarge,
+                format!("{what} ({url})"),
+                format!("over {limit} bytes"),
+            ));
+        }
+        let mut bytes = Vec::new();
+        resp.take(limit + 1).read_to_end(&mut bytes).map_err(|e| {
+            RegistryError::new(Kind::Transient, format!("{what} ({url})"), e.to_string())
+        })?;
+        if bytes.len() as u64 > limit {
+            return Err(RegistryError::new(
+                Kind::TooLarge,
+                format!("{what} ({url})"),
+                format!("over {limit} bytes"),
+            ));
+        }
+        Ok(Doc {
+            url: final_url,
+            content_type,
+            bytes,
+        })
+    }
+
+    /// A JSON document: the media type must be `application/json` (parameters allowed).
+    pub fn json(&self, url: &Url, authed: bool, what: &str) -> Result<Doc> {
+        let d = self.document(url, authed, what, JSON_LIMIT)?;
+        let media = d.content_type.split(';').next().unwrap_or("").trim();
+        if !media.eq_ignore_ascii_case("application/json") {
+            return Err(RegistryError::new(
+                Kind::Protocol,
+                format!("{what} ({url})"),
+                format!("Content-Type {:?} is not application/json", d.content_type),
+            ));
+        }
+        Ok(d)
+    }
+
+    /// Stream `url` (no credentials) into `sink`, chunk by chunk.
+    pub fn download(
+        &self,
+        url: &Url,
+        what: &str,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<u64> {
+        let mut resp = self.get(url, false, what)?;
+        let expected = resp.content_length();
+        let mut buf = vec![0u8; 64 << 10];
+        let mut total = 0u64;
+        loop {
+            let n = resp.read(&mut buf).map_err(|e| {
+                RegistryError::new(Kind::Transient, format!("{what} ({url})"), e.to_string())
+            })?;
+            if n == 0 {
+                break;
+            }
+            total += n as u64;
+            sink(&buf[..n])?;
+        }
+        if expected.is_some_and(|e| e != total) {
+            return Err(RegistryError::new(
+                Kind::Transient,
+                format!("{what} ({url})"),
+                format!("body cut short: {total} of {expected:?} bytes"),
+            ));
+        }
+        Ok(total)
+    }
+}
+
+/// Protocol documents larger than this are refused (tofu caps discovery at 1 MiB).
+pub const JSON_LIMIT: u64 = 4 << 20;
+/// `SHA256SUMS` and its signature.
+pub const SUMS_LIMIT: u64 = 1 << 20;

@@ -1,0 +1,779 @@
+//! The provider registry protocol and network mirrors against a test registry served over
+//! HTTPS on loopback (tests/support/https.rs), releases signed by keys made with real GnuPG;
+//! the fixture proved faithful by a real client (`terraform init`).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+use support::https::*;
+use support::*;
+
+struct Fx {
+    ca: TestCa,
+    srv: HttpsServer,
+    gpg: Gpg,
+    dir: tempfile::TempDir,
+    fpr: String,
+    armor: String,
+}
+
+/// The sample provider as `acme/demo` 1.2.3 and 1.3.0 on `localhost:PORT`, signed by an RSA key.
+fn fixture() -> Option<Fx> {
+    let gpg = Gpg::new()?;
+    let ca = TestCa::new();
+    let srv = HttpsServer::start(&ca);
+    let fpr = gpg.key("Demo Signer <signer@example.test>", "rsa2048", "1y", None);
+    let armor = gpg.armor(&fpr);
+    for v in ["1.2.3", "1.3.0"] {
+        let r = sample_release(v);
+        let sig = gpg.sign(&fpr, &r.sums(), None);
+        r.serve(&srv, std::slice::from_ref(&armor), &sig);
+    }
+    Some(Fx {
+        ca,
+        srv,
+        gpg,
+        dir: tempfile::tempdir().unwrap(),
+        fpr,
+        armor,
+    })
+}
+
+impl Fx {
+    fn addr(&self) -> String {
+        format!("{}/acme/demo", self.srv.host())
+    }
+
+    fn cache(&self) -> PathBuf {
+        self.dir.path().join("cache")
+    }
+
+    /// provguard with the test CA trusted and `config` as the CLI configuration.
+    fn pg(&self, config: &str) -> Command {
+        let cfg = cli_config(self.dir.path(), config);
+        let mut c = provguard();
+        c.env("SSL_CERT_FILE", self.ca.ca_file())
+            .env("TF_CLI_CONFIG_FILE", cfg)
+            .env("HOME", self.dir.path())
+            .env_remove("OPENTOFU_ENFORCE_GPG_EXPIRATION")
+            .env_remove("OPENTOFU_ENFORCE_GPG_VALIDATION");
+        c
+    }
+
+    fn sbom(&self, config: &str, version: &str, env: &[(&str, &str)]) -> Output {
+        let mut c = self.pg(config);
+        c.args([
+            "sbom",
+            "--registry-retries",
+            "0",
+            "--platform",
+            "linux_amd64",
+        ])
+        .arg("--cache-dir")
+        .arg(self.cache())
+        .args(["--version", version])
+        .arg(self.addr());
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    }
+
+    /// Blobs in the cache (verified packages).
+    fn cached(&self) -> usize {
+        std::fs::read_dir(self.cache().join("blobs/sha256"))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
+    fn files(&self, v: &str) -> String {
+        format!("/files/acme/demo/{v}")
+    }
+}
+
+const DIRECT: &str = "provider_installation {\n  direct {}\n}\n";
+
+fn ok(o: &Output) -> Value {
+    assert!(
+        o.status.success(),
+        "exit {:?}: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn fails(o: &Output, reason: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(reason), "expected {reason:?} in: {err}");
+}
+
+fn prop(doc: &Value, name: &str) -> Option<String> {
+    doc["metadata"]["component"]["properties"]
+        .as_array()?
+        .iter()
+        .find(|p| p["name"] == name)
+        .and_then(|p| p["value"].as_str())
+        .map(str::to_string)
+}
+
+#[test]
+fn good_signature_rsa_and_eddsa_with_provenance() {
+    let Some(fx) = fixture() else { return };
+    let doc = ok(&fx.sbom(DIRECT, "~> 1.2", &[]));
+    assert_eq!(doc["metadata"]["component"]["version"], "1.3.0");
+    assert_eq!(
+        prop(&doc, "provguard:provenance.origin").unwrap(),
+        "registry"
+    );
+    assert_eq!(
+        prop(&doc, "provguard:provenance.checks").unwrap(),
+        "shasum,sha256sums,signature"
+    );
+    assert_eq!(
+        prop(&doc, "provguard:provenance.signature").unwrap(),
+        "verified"
+    );
+    assert_eq!(
+        prop(&doc, "provguard:provenance.signing-key").unwrap(),
+        Gpg::key_id(&fx.fpr)
+    );
+    let r = sample_release("1.3.0");
+    for (p, z) in &r.zips {
+        assert_eq!(
+            prop(&doc, &format!("provguard:provenance.zh:{p}")).unwrap(),
+            format!("zh:{}", sha256_hex(z))
+        );
+    }
+    assert!(
+        prop(&doc, "provguard:provenance.location")
+            .unwrap()
+            .ends_with("/files/acme/demo/1.3.0/terraform-provider-demo_1.3.0_linux_amd64.zip")
+    );
+    assert_eq!(fx.cached(), 1);
+
+    // An EdDSA key, published second after an unrelated key: the search goes on to it.
+    let ed = fx
+        .gpg
+        .key("Ed Signer <ed@example.test>", "ed25519", "1y", None);
+    let other = fx
+        .gpg
+        .key("Other <other@example.test>", "rsa2048", "1y", None);
+    let r = sample_release("1.2.3");
+    let sig = fx.gpg.sign(&ed, &r.sums(), None);
+    r.serve(&fx.srv, &[fx.gpg.armor(&other), fx.gpg.armor(&ed)], &sig);
+    let doc = ok(&fx.sbom(DIRECT, "1.2.3", &[]));
+    assert_eq!(
+        prop(&doc, "provguard:provenance.signing-key").unwrap(),
+        Gpg::key_id(&ed)
+    );
+}
+
+#[test]
+fn every_verification_failure_exits_2_and_caches_nothing() {
+    let Some(fx) = fixture() else { return };
+    let r = sample_release("1.2.3");
+    let files = fx.files("1.2.3");
+    let zip_path = format!("{files}/{}", r.file_name("linux_amd64"));
+    let sums_path = format!("{files}/terraform-provider-demo_1.2.3_SHA256SUMS");
+    let good_zip = fx.srv.get(&zip_path).unwrap();
+    let good_sums = fx.srv.get(&sums_path).unwrap();
+    let good_sig = fx.srv.get(&format!("{sums_path}.sig")).unwrap();
+
+    // A tampered ZIP.
+    let mut bad = good_zip.body.clone();
+    let n = bad.len();
+    bad[n / 2] ^= 0xff;
+    fx.srv.set(&zip_path, Answer::bytes(bad));
+    fails(
+        &fx.sbom(DIRECT, "1.2.3", &[]),
+        "archive has incorrect checksum",
+    );
+    assert_eq!(fx.cached(), 0, "nothing cached");
+    fx.srv.set(&zip_path, good_zip);
+
+    // SHA256SUMS that does not list the ZIP (re-signed, so only the listing is wrong).
+    let text = String::from_utf8(good_sums.body.clone()).unwrap();
+    let without: String = text
+        .lines()
+        .filter(|l| !l.contains("linux_amd64"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fx.srv
+        .set(&sums_path, Answer::bytes(without.clone().into_bytes()));
+    fx.srv.set(
+        &format!("{sums_path}.sig"),
+        Answer::bytes(fx.gpg.sign(&fx.fpr, without.as_bytes(), None)),
+    );
+    fails(
+        &fx.sbom(DIRECT, "1.2.3", &[]),
+        "checksum list has no SHA-256 hash",
+    );
+    // SHA256SUMS changed after signing.
+    fx.srv.set(
+        &sums_path,
+        Answer::bytes(format!("{text}{}  extra\n", "0".repeat(64)).into_bytes()),
+    );
+    fx.srv.set(&format!("{sums_path}.sig"), good_sig.clone());
+    fails(&fx.sbom(DIRECT, "1.2.3", &[]), "error checking signature");
+    fx.srv.set(&sums_path, good_sums.clone());
+
+    // A signature by a key the registry does not publish.
+    let stranger = fx
+        .gpg
+        .key("Stranger <s@example.test>", "rsa2048", "1y", None);
+    fx.srv.set(
+        &format!("{sums_path}.sig"),
+        Answer::bytes(fx.gpg.sign(&stranger, &good_sums.body, None)),
+    );
+    fails(&fx.sbom(DIRECT, "1.2.3", &[]), "unknown issuer");
+
+    // 404 on the signature.
+    fx.srv.set(&format!("{sums_path}.sig"), Answer::status(404));
+    fails(&fx.sbom(DIRECT, "1.2.3", &[]), "not found");
+    fx.srv.set(&format!("{sums_path}.sig"), good_sig);
+
+    // A registry publishing no keys (not registry.opentofu.org: tofu refuses).
+    r.serve(&fx.srv, &[], &fx.gpg.sign(&fx.fpr, &r.sums(), None));
+    fails(&fx.sbom(DIRECT, "1.2.3", &[]), "published no signing keys");
+    assert_eq!(fx.cached(), 0, "nothing cached after any failure");
+    // And back to good: it verifies and caches.
+    r.serve(
+        &fx.srv,
+        std::slice::from_ref(&fx.armor),
+        &fx.gpg.sign(&fx.fpr, &r.sums(), None),
+    );
+    ok(&fx.sbom(DIRECT, "1.2.3", &[]));
+    assert_eq!(fx.cached(), 1);
+}
+
+#[test]
+fn expired_key_accepted_with_a_warning_unless_enforced() {
+    let Some(fx) = fixture() else { return };
+    // Made and used in 2020, expired in 2021.
+    let old = fx.gpg.key(
+        "Old Signer <old@example.test>",
+        "rsa2048",
+        "1y",
+        Some("20200101T000000"),
+    );
+    let r = sample_release("1.2.3");
+    let sig = fx.gpg.sign(&old, &r.sums(), Some("20200601T000000"));
+    r.serve(&fx.srv, &[fx.gpg.armor(&old)], &sig);
+    let o = fx.sbom(DIRECT, "1.2.3", &[]);
+    let doc = ok(&o);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expired"));
+    assert_eq!(
+        prop(&doc, "provguard:provenance.signature").unwrap(),
+        "verified-expired-key"
+    );
+    assert_eq!(
+        prop(&doc, "provguard:provenance.signing-key").unwrap(),
+        Gpg::key_id(&old)
+    );
+    fails(
+        &fx.sbom(
+            DIRECT,
+            "1.2.3",
+            &[("OPENTOFU_ENFORCE_GPG_EXPIRATION", "true")],
+        ),
+        "OPENTOFU_ENFORCE_GPG_EXPIRATION=true",
+    );
+    // Only the exact string `true` counts.
+    ok(&fx.sbom(DIRECT, "1.2.3", &[("OPENTOFU_ENFORCE_GPG_EXPIRATION", "1")]));
+}
+
+#[test]
+fn credentials_only_to_their_host_and_never_across_a_redirect() {
+    let Some(fx) = fixture() else { return };
+    let host = fx.srv.host();
+    let other = fx.srv.other_host();
+    let r = sample_release("1.2.3");
+    let files = fx.files("1.2.3");
+    // The versions list moves to the other host name; the ZIP download redirects there too.
+    let versions = fx.srv.get("/v1/providers/acme/demo/versions").unwrap();
+    fx.srv.set("/moved/versions", versions);
+    fx.srv.set(
+        "/v1/providers/acme/demo/versions",
+        Answer::redirect(&format!("https://{other}/moved/versions")),
+    );
+    let zip = r.file_name("linux_amd64");
+    let body = fx.srv.get(&format!("{files}/{zip}")).unwrap();
+    fx.srv.set(&format!("/elsewhere/{zip}"), body);
+    fx.srv.set(
+        &format!("{files}/{zip}"),
+        Answer::redirect(&format!("https://{other}/elsewhere/{zip}")),
+    );
+    let config =
+        format!("credentials \"{host}\" {{\n  token = \"secret-for-localhost\"\n}}\n{DIRECT}");
+    let mut c = fx.pg(&config);
+    // TF_TOKEN_ for a host without a port: never sent to localhost:PORT or 127.0.0.1:PORT.
+    c.env("TF_TOKEN_127_0_0_1", "token-for-port-443")
+        .args([
+            "sbom",
+            "--registry-retries",
+            "0",
+            "--platform",
+            "linux_amd64",
+            "--no-cache",
+        ])
+        .args(["--version", "1.2.3"])
+        .arg(fx.addr());
+    ok(&c.output().unwrap());
+    let seen = fx.srv.seen();
+    let auth = |path: &str| -> Vec<(String, Option<String>)> {
+        seen.iter()
+            .filter(|s| s.path == path)
+            .map(|s| (s.host.clone(), s.authorization.clone()))
+            .collect()
+    };
+    let bearer = Some("Bearer secret-for-localhost".to_string());
+    assert_eq!(
+        auth("/.well-known/terraform.json"),
+        [(host.clone(), bearer.clone())]
+    );
+    assert_eq!(
+        auth("/v1/providers/acme/demo/versions"),
+        [(host.clone(), bearer.clone())]
+    );
+    assert_eq!(
+        auth("/moved/versions"),
+        [(other.clone(), None)],
+        "dropped across hosts"
+    );
+    assert_eq!(
+        auth("/v1/providers/acme/demo/1.2.3/download/linux/amd64"),
+        [(host.clone(), bearer)]
+    );
+    for s in &seen {
+        if s.path.starts_with("/files/") || s.path.starts_with("/elsewhere/") {
+            assert_eq!(s.authorization, None, "{}: no credentials on files", s.path);
+        }
+        assert_ne!(
+            s.authorization.as_deref(),
+            Some("Bearer token-for-port-443"),
+            "{}",
+            s.path
+        );
+    }
+}
+
+#[test]
+fn tf_token_variable_goes_to_its_host_only() {
+    // TF_TOKEN_ names cannot carry a port: this needs the registry on port 443.
+    let Some(gpg) = Gpg::new() else { return };
+    let ca = TestCa::new();
+    let Some(srv) = HttpsServer::start_on(&ca, "127.0.0.1:443") else {
+        eprintln!("SKIPPED: cannot listen on 127.0.0.1:443 here");
+        return;
+    };
+    let fpr = gpg.key("T <t@example.test>", "rsa2048", "1y", None);
+    let r = sample_release("1.2.3");
+    r.serve(&srv, &[gpg.armor(&fpr)], &gpg.sign(&fpr, &r.sums(), None));
+    let d = tempfile::tempdir().unwrap();
+    let o = provguard()
+        .env("SSL_CERT_FILE", ca.ca_file())
+        .env("TF_CLI_CONFIG_FILE", cli_config(d.path(), DIRECT))
+        .env("TF_TOKEN_localhost", "tok-localhost")
+        .env("TF_TOKEN_example_com", "tok-example")
+        .args([
+            "sbom",
+            "--registry-retries",
+            "0",
+            "--platform",
+            "linux_amd64",
+            "--no-cache",
+        ])
+        .args(["--version", "1.2.3", "localhost/acme/demo"])
+        .output()
+        .unwrap();
+    ok(&o);
+    for s in srv.seen() {
+        let want = if s.path.starts_with("/files/") {
+            None
+        } else {
+            Some("Bearer tok-localhost".to_string())
+        };
+        assert_eq!(s.authorization, want, "{}", s.path);
+    }
+}
+
+#[test]
+fn include_exclude_pick_the_method_and_mirror_hashes_verify() {
+    let Some(fx) = fixture() else { return };
+    let host = fx.srv.host();
+    let r = sample_release("1.2.3");
+    let mirror_url = format!("https://{host}/mirror/");
+    // h1:-only for linux, zh:-only for the others.
+    r.serve_mirror(&fx.srv, &host, &|p, z| {
+        if p == "linux_amd64" {
+            vec![zip_h1(z)]
+        } else {
+            vec![format!("zh:{}", sha256_hex(z))]
+        }
+    });
+    let config = format!(
+        "provider_installation {{\n  network_mirror {{\n    url = \"{mirror_url}\"\n    include = [\"{host}/acme/*\"]\n  }}\n  direct {{\n    exclude = [\"{host}/acme/*\"]\n  }}\n}}\n"
+    );
+    for plat in ["linux_amd64", "windows_amd64"] {
+        fx.srv.clear_seen();
+        let o = fx
+            .pg(&config)
+            .args([
+                "sbom",
+                "--registry-retries",
+                "0",
+                "--no-cache",
+                "--platform",
+                plat,
+            ])
+            .args(["--version", "1.2.3"])
+            .arg(fx.addr())
+            .output()
+            .unwrap();
+        let doc = ok(&o);
+        assert_eq!(
+            prop(&doc, "provguard:provenance.origin").unwrap(),
+            "network-mirror"
+        );
+        assert_eq!(
+            prop(&doc, "provguard:provenance.checks").unwrap(),
+            "mirror-hash"
+        );
+        assert_eq!(
+            prop(&doc, "provguard:provenance.signature").unwrap(),
+            "unsigned"
+        );
+        assert!(
+            fx.srv.seen().iter().all(|s| s.path.starts_with("/mirror/")),
+            "only the mirror is asked: {:?}",
+            fx.srv.seen()
+        );
+    }
+    // The mirror's hash does not match: refused.
+    r.serve_mirror(&fx.srv, &host, &|_, _| {
+        vec![format!("zh:{}", "0".repeat(64))]
+    });
+    let o = fx
+        .pg(&config)
+        .args([
+            "sbom",
+            "--registry-retries",
+            "0",
+            "--no-cache",
+            "--platform",
+            "linux_amd64",
+        ])
+        .args(["--version", "1.2.3"])
+        .arg(fx.addr())
+        .output()
+        .unwrap();
+    fails(&o, "doesn't match the expected checksum");
+    // Swap include and exclude: only the registry protocol is asked.
+    let config = format!(
+        "provider_installation {{\n  network_mirror {{\n    url = \"{mirror_url}\"\n    exclude = [\"{host}/acme/*\"]\n  }}\n  direct {{\n    include = [\"{host}/*/*\"]\n  }}\n}}\n"
+    );
+    fx.srv.clear_seen();
+    let o = fx
+        .pg(&config)
+        .args([
+            "sbom",
+            "--registry-retries",
+            "0",
+            "--no-cache",
+            "--platform",
+            "linux_amd64",
+        ])
+        .args(["--version", "1.2.3"])
+        .arg(fx.addr())
+        .output()
+        .unwrap();
+    let doc = ok(&o);
+    assert_eq!(
+        prop(&doc, "provguard:provenance.origin").unwrap(),
+        "registry"
+    );
+    assert!(!fx.srv.seen().iter().any(|s| s.path.starts_with("/mirror/")));
+}
+
+/// `provguard lock-hashes ADDRESS --version V`.
+fn lock_hashes(fx: &Fx, config: &str, extra: &[&str]) -> String {
+    lock_hashes_of(fx, &fx.addr(), config, extra)
+}
+
+fn lock_hashes_of(fx: &Fx, addr: &str, config: &str, extra: &[&str]) -> String {
+    let o = fx
+        .pg(config)
+        .args(["lock-hashes", "--registry-retries", "0", "--no-cache"])
+        .args(extra)
+        .args(["--version", "1.2.3"])
+        .arg(addr)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn lock_hashes_of_an_address() {
+    let Some(fx) = fixture() else { return };
+    let r = sample_release("1.2.3");
+    let out = lock_hashes(&fx, DIRECT, &["--platform", "linux_amd64"]);
+    let mut want: Vec<String> = r
+        .zips
+        .values()
+        .map(|z| format!("zh:{}", sha256_hex(z)))
+        .collect();
+    want.push(zip_h1(&r.zips["linux_amd64"]));
+    want.sort();
+    let block: String = want.iter().map(|h| format!("    \"{h}\",\n")).collect();
+    assert_eq!(out, format!("  hashes = [\n{block}  ]\n"));
+    let all = lock_hashes(&fx, DIRECT, &["--all-platforms"]);
+    for z in r.zips.values() {
+        assert!(all.contains(&zip_h1(z)));
+    }
+}
+
+fn terraform() -> Option<PathBuf> {
+    let t = PathBuf::from("/usr/local/bin/terraform");
+    if t.exists() {
+        Some(t)
+    } else {
+        // Not installed by .ci/test.sh: the faithfulness check runs where a terraform exists.
+        eprintln!("SKIPPED: /usr/local/bin/terraform is not available here");
+        None
+    }
+}
+
+/// `terraform init` in a fresh configuration requiring `addr` 1.2.3; returns the lock file.
+fn terraform_init(fx: &Fx, tf: &Path, addr: &str, config: &str) -> String {
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(
+        work.path().join("main.tf"),
+        format!(
+            "terraform {{\n  required_providers {{\n    demo = {{\n      source  = \"{addr}\"\n      version = \"1.2.3\"\n    }}\n  }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let cfg = work.path().join("terraform.tfrc");
+    std::fs::write(&cfg, config).unwrap();
+    let o = Command::new(tf)
+        .current_dir(work.path())
+        .args(["init", "-input=false", "-no-color"])
+        .env("TF_CLI_CONFIG_FILE", &cfg)
+        .env("SSL_CERT_FILE", fx.ca.ca_file())
+        .env("HOME", work.path())
+        .env("CHECKPOINT_DISABLE", "1")
+        .env_remove("TF_PLUGIN_CACHE_DIR")
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "terraform init: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::read_to_string(work.path().join(".terraform.lock.hcl")).unwrap()
+}
+
+#[test]
+fn terraform_installs_from_the_fixture_and_its_lock_is_ours() {
+    let Some(tf) = terraform() else { return };
+    let Some(fx) = fixture() else { return };
+    let plat = "linux_amd64";
+    // direct: terraform records h1: of its platform and every zh: of SHA256SUMS.
+    let lock = terraform_init(&fx, &tf, &fx.addr(), DIRECT);
+    let ours = lock_hashes(&fx, DIRECT, &["--platform", plat]);
+    assert!(
+        lock.contains(&ours),
+        "terraform's lock:\n{lock}\nprovguard lock-hashes:\n{ours}"
+    );
+    // network_mirror: terraform records only the h1: of what it installed. (A provider host
+    // with a port breaks terraform's mirror URLs, so the provider lives at example.test, which
+    // the mirror protocol never contacts.)
+    let host = fx.srv.host();
+    sample_release("1.2.3").serve_mirror(&fx.srv, "example.test", &|_, z| vec![zip_h1(z)]);
+    let mirror = format!(
+        "provider_installation {{\n  network_mirror {{\n    url = \"https://{host}/mirror/\"\n  }}\n}}\n"
+    );
+    let lock = terraform_init(&fx, &tf, "example.test/acme/demo", &mirror);
+    let ours = lock_hashes_of(
+        &fx,
+        "example.test/acme/demo",
+        &mirror,
+        &["--platform", plat],
+    );
+    let h1 = zip_h1(&sample_release("1.2.3").zips[plat]);
+    assert!(lock.contains(&format!("\"{h1}\"")), "{lock}");
+    assert!(ours.contains(&format!("\"{h1}\"")), "{ours}");
+    let tf_hashes: Vec<&str> = lock
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("\"h1:") || l.starts_with("\"zh:"))
+        .collect();
+    for h in tf_hashes {
+        assert!(
+            ours.contains(h),
+            "{h} from terraform's lock is in ours:\n{ours}"
+        );
+    }
+}
+
+#[test]
+fn gate_with_no_flags_fetches_locked_providers_from_their_source() {
+    let Some(fx) = fixture() else { return };
+    let infra = fx.dir.path().join("infra");
+    std::fs::create_dir_all(infra.join("vulndb/index")).unwrap();
+    std::fs::write(infra.join("vulndb/index/modules.json"), "[]").unwrap();
+    let today = provguard::report::time::rfc3339(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
+    );
+    std::fs::write(
+        infra.join("vulndb/index/db.json"),
+        serde_json::json!({ "modified": today }).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        infra.join("policy.toml"),
+        "extends = \"default\"\n[rule.go-version]\nminimum = \"1.19\"\n\n[rule.registry-host]\nallow = [\"localhost:*\"]\n",
+    )
+    .unwrap();
+    // A lock written on one linux laptop: only that platform's hashes.
+    let r = sample_release("1.2.3");
+    let z = &r.zips["linux_amd64"];
+    std::fs::write(
+        infra.join(".terraform.lock.hcl"),
+        format!(
+            "provider \"{}\" {{\n  version = \"1.2.3\"\n  hashes = [\n    \"{}\",\n    \"zh:{}\",\n  ]\n}}\n",
+            fx.addr(),
+            zip_h1(z),
+            sha256_hex(z)
+        ),
+    )
+    .unwrap();
+    let gate = |config: &str| {
+        let o = fx
+            .pg(config)
+            .current_dir(&infra)
+            .args([
+                "gate",
+                "-f",
+                "json",
+                "--db",
+                "vulndb",
+                "--policy",
+                "policy.toml",
+            ])
+            .args(["--registry-retries", "0", "--no-cache"])
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&o.stdout).unwrap_or(Value::Null);
+        (
+            o.status.code(),
+            v,
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    let (code, v, err) = gate(DIRECT);
+    assert_eq!(code, Some(0), "{err}\n{v:#}");
+    let viol = v["violations"].as_array().unwrap();
+    assert_eq!(viol.len(), 1, "{viol:#?}");
+    assert_eq!(viol[0]["rule"], "lock-incomplete");
+    let msg = viol[0]["message"].as_str().unwrap_or_default().to_string();
+    assert!(msg.contains("darwin_arm64, windows_amd64"), "{:#}", viol[0]);
+    assert_eq!(v["lock"]["packages"][0]["matchedBy"], "zh:", "{v:#}");
+    assert_eq!(v["lock"]["packages"][0]["platform"], "linux_amd64");
+    let pv = &v["provenance"][0];
+    assert_eq!(pv["signingKey"], Gpg::key_id(&fx.fpr), "{v:#}");
+    assert_eq!(
+        pv["checks"],
+        serde_json::json!(["shasum", "sha256sums", "signature"])
+    );
+    assert_eq!(pv["zh"].as_object().unwrap().len(), 3);
+
+    // scan: the same provenance in json, table and markdown.
+    let o = fx
+        .pg(DIRECT)
+        .current_dir(&infra)
+        .args([
+            "scan",
+            "-f",
+            "json",
+            "--db",
+            "vulndb",
+            "--no-cache",
+            "--platform",
+            "linux_amd64",
+        ])
+        .args([
+            "-o",
+            "markdown=scan.md",
+            "-o",
+            "table=scan.txt",
+            "--version",
+            "1.2.3",
+        ])
+        .arg(fx.addr())
+        .output()
+        .unwrap();
+    let doc = ok(&o);
+    let pv = &doc["artifacts"][0]["provenance"];
+    assert_eq!(pv["origin"], "registry");
+    assert_eq!(pv["signature"], "verified");
+    assert_eq!(pv["signingKey"], Gpg::key_id(&fx.fpr));
+    assert_eq!(
+        pv["zh"]["windows_amd64"],
+        format!("zh:{}", sha256_hex(&r.zips["windows_amd64"]))
+    );
+    let key = Gpg::key_id(&fx.fpr);
+    for f in ["scan.md", "scan.txt"] {
+        let text = std::fs::read_to_string(infra.join(f)).unwrap();
+        assert!(
+            text.contains(&format!("signed by key {key}")),
+            "{f}: {text}"
+        );
+        assert!(
+            text.contains("checks: shasum,sha256sums,signature"),
+            "{f}: {text}"
+        );
+    }
+
+    // Through a network mirror only: no origin signature, where tofu would demand one.
+    let host = fx.srv.host();
+    r.serve_mirror(&fx.srv, &host, &|_, z| {
+        vec![format!("zh:{}", sha256_hex(z))]
+    });
+    let mirror = format!(
+        "provider_installation {{\n  network_mirror {{\n    url = \"https://{host}/mirror/\"\n  }}\n}}\n"
+    );
+    let (code, v, err) = gate(&mirror);
+    assert_eq!(code, Some(1), "{err}\n{v:#}");
+    let rules: Vec<&str> = v["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|x| x["rule"].as_str())
+        .collect();
+    assert!(rules.contains(&"signature"), "{rules:?}");
+
+    // A tampered ZIP at the registry: the gate cannot decide (exit 2), nothing passes.
+    let zip_path = format!("{}/{}", fx.files("1.2.3"), r.file_name("linux_amd64"));
+    fx.srv.set(
+        &zip_path,
+        Answer::bytes(b"PK\x03\x04 not the package".to_vec()),
+    );
+    let (code, _, err) = gate(DIRECT);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("archive has incorrect checksum"), "{err}");
+}
