@@ -23,13 +23,6 @@ fn best<F: FnMut()>(mut f: F) -> Duration {
         .unwrap()
 }
 
-/// Peak RSS in KiB of the largest child waited for so far.
-fn children_max_rss_kib() -> i64 {
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
-    ru.ru_maxrss
-}
-
 fn run_ok(cmd: &mut Command) {
     let o = cmd.output().expect("spawn");
     assert!(
@@ -62,13 +55,7 @@ fn main() {
     let mut inflates = Vec::new();
     let mut sboms = Vec::new();
     for _ in 0..15 {
-        let t = Instant::now();
-        let mut a = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
-        let mut e = a.by_index(0).unwrap();
-        // Same 256 KiB reads provguard makes, so only the extra work is measured.
-        let mut buf = vec![0u8; 256 * 1024];
-        while std::io::Read::read(&mut e, &mut buf).unwrap() > 0 {}
-        inflates.push(t.elapsed());
+        inflates.push(common::inflate_entry(&zip_path));
         let t = Instant::now();
         run_ok(
             Command::new(provguard)
@@ -83,7 +70,7 @@ fn main() {
     sboms.sort();
     let (inflate, sbom) = (inflates[0], sboms[0]);
     let median_ratio = sboms[7].as_secs_f64() / inflates[7].as_secs_f64();
-    let rss_kib = children_max_rss_kib();
+    let rss_kib = common::children_max_rss_kib();
     println!(
         "inflate entry to /dev/null : {:>8.1} ms",
         inflate.as_secs_f64() * 1e3
