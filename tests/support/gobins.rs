@@ -8,7 +8,7 @@ use std::process::Command;
 use provguard::artifact::{Artifact, zip::Limits};
 use provguard::inventory::{Inventory, gobin, sbom_in};
 
-use super::{copy_dir, git, go_build, go_build_in, have_go, missing, repo};
+use super::{copy_dir, git, go_build, go_build_in, go_build_with, have_go, missing, repo};
 
 /// The `tests/fixtures/gomod` builds `go version -m` parity runs (GOOS, GOARCH, flags).
 pub const GO_MATRIX: &[(&str, &str, &[&str])] = &[
@@ -247,7 +247,10 @@ impl GoRef {
             "aarch64" => "arm64",
             a => a,
         };
-        let bin = go_build(
+        // The machine's go (first on PATH, go1.26): debug/buildinfo's JSON shape (omitempty tags)
+        // is the modern one, and the helper's modules come from the module proxy.
+        let bin = go_build_with(
+            Path::new("go"),
             "goref",
             "linux",
             arch,
