@@ -6,6 +6,10 @@
 //! twin (`-trimpath -ldflags "-s -w"`, where govulncheck only gives module-level answers)
 //! provguard must give the same answer as on the unstripped build.
 //!
+//! The same comparison on a real provider from the Go module proxy (terraform-provider-openstack
+//! v3.4.0, built by the machine's go as releases are and unstripped), with a database aimed at
+//! functions its function table holds and does not hold.
+//!
 //! The database is synthetic (ids GO-2099-…, written by this test) and aimed at the fixture: a
 //! listed function the program calls, one that is only inlined, functions of imported packages
 //! it never calls, an import with no symbol list, a GOOS-restricted import, stdlib entries.
@@ -321,4 +325,166 @@ fn no_symbols_is_module_level_and_absent_findings_are_not_affected_in_every_repo
         r1["properties"]["symbols"],
         json!(["golang.org/x/net/html.Parse"])
     );
+}
+
+/// A real provider from the Go module proxy (terraform-provider-openstack v3.4.0), built by the
+/// machine's go as releases are (`-trimpath -ldflags "-s -w"`) and unstripped, cached under
+/// target/tools. `None` when it cannot be built here.
+fn real_provider(stripped: bool) -> Option<std::path::PathBuf> {
+    const MODULE: &str =
+        "github.com/terraform-provider-openstack/terraform-provider-openstack/v3@v3.4.0";
+    let dir = repo().join(if stripped {
+        "target/tools/tfp-stripped"
+    } else {
+        "target/tools/tfp-unstripped"
+    });
+    let bin = dir.join("terraform-provider-openstack");
+    if bin.exists() {
+        return Some(bin);
+    }
+    let target = repo().join("target");
+    let mut cmd = std::process::Command::new("go");
+    cmd.env("GOBIN", &dir)
+        .env("GOPATH", target.join("go-path"))
+        .env("GOCACHE", target.join("go-cache"))
+        .env("GOFLAGS", "-mod=mod")
+        .env("CGO_ENABLED", "0")
+        .arg("install");
+    if stripped {
+        cmd.args(["-trimpath", "-ldflags", "-s -w"]);
+    }
+    let o = cmd.arg(MODULE).output();
+    match o {
+        Ok(o) if o.status.success() && bin.exists() => Some(bin),
+        Ok(o) => {
+            missing(&format!(
+                "{MODULE} (go install failed: {})",
+                String::from_utf8_lossy(&o.stderr)
+            ));
+            None
+        }
+        Err(e) => {
+            missing(&format!("{MODULE} (no go: {e})"));
+            None
+        }
+    }
+}
+
+#[test]
+fn a_real_provider_from_the_module_proxy_agrees_with_govulncheck() {
+    let (Some(stripped), Some(unstripped)) = (real_provider(true), real_provider(false)) else {
+        return;
+    };
+    // The provider's own functions, as provguard reads them from the stripped release build.
+    let o = provguard()
+        .args(["symbols", "--format", "json"])
+        .arg(&stripped)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let doc: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let packages = doc["targets"][0]["images"][0]["packages"]
+        .as_object()
+        .unwrap()
+        .clone();
+    assert!(packages.len() > 500, "a real provider has many packages");
+    // A database aimed at it: for gophercloud (a dependency module) two functions that exist
+    // and one that does not; a gophercloud package that is not linked; stdlib likewise.
+    let gc = "github.com/gophercloud/gophercloud/v2";
+    let (pkg, funcs) = packages
+        .iter()
+        .filter(|(p, _)| p.starts_with(&format!("{gc}/openstack/")))
+        .find_map(|(p, f)| {
+            let names: Vec<String> = f
+                .as_object()?
+                .iter()
+                .filter(|(n, k)| *k == "function" && !n.contains("func"))
+                .map(|(n, _)| n.clone())
+                .take(2)
+                .collect();
+            (names.len() == 2).then(|| (p.clone(), names))
+        })
+        .expect("a gophercloud package with two functions");
+    let d = tempfile::tempdir().unwrap();
+    let db = d.path().join("vulndb");
+    std::fs::create_dir_all(db.join("ID")).unwrap();
+    std::fs::create_dir_all(db.join("index")).unwrap();
+    let entries = [
+        entry(
+            "GO-2099-0101",
+            gc,
+            None,
+            json!([{"path": pkg, "symbols": [funcs[0], "NoSuchFunction"]}]),
+        ),
+        entry(
+            "GO-2099-0102",
+            gc,
+            None,
+            json!([{"path": pkg, "symbols": ["NoSuchFunction", "AlsoMissing"]}]),
+        ),
+        entry(
+            "GO-2099-0103",
+            gc,
+            None,
+            json!([{"path": format!("{gc}/openstack/no/such/package")}]),
+        ),
+        entry(
+            "GO-2099-0104",
+            gc,
+            None,
+            json!([{"path": pkg, "symbols": [funcs[1]]}]),
+        ),
+        entry(
+            "GO-2099-0105",
+            "stdlib",
+            None,
+            json!([{"path": "net/http", "symbols": ["Client.Do"]}]),
+        ),
+        entry(
+            "GO-2099-0106",
+            "stdlib",
+            None,
+            json!([{"path": "net/smtp", "symbols": ["SendMail"]}]),
+        ),
+    ];
+    let mut modules: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
+    for e in &entries {
+        let id = e["id"].as_str().unwrap();
+        std::fs::write(db.join(format!("ID/{id}.json")), e.to_string()).unwrap();
+        let m = e["affected"][0]["package"]["name"].as_str().unwrap();
+        modules
+            .entry(m.to_string())
+            .or_default()
+            .push(json!({"id": id, "modified": "2026-11-01T00:00:00Z"}));
+    }
+    let index: Vec<Value> = modules
+        .into_iter()
+        .map(|(path, vulns)| json!({"path": path, "vulns": vulns}))
+        .collect();
+    std::fs::write(
+        db.join("index/modules.json"),
+        Value::Array(index).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        db.join("index/db.json"),
+        json!({"modified": "2026-11-01T00:00:00Z"}).to_string(),
+    )
+    .unwrap();
+    let Some(reference) = govulncheck_present(&unstripped, &db) else {
+        return;
+    };
+    let (present, absent, findings) = provguard_reach(&unstripped, &db);
+    assert_eq!(
+        present, reference,
+        "present set vs govulncheck\n{findings:#}"
+    );
+    let (sp, sa, _) = provguard_reach(&stripped, &db);
+    assert_eq!((&sp, &sa), (&present, &absent), "stripped release build");
+    for id in ["GO-2099-0101", "GO-2099-0104", "GO-2099-0105"] {
+        assert!(present.contains(id), "{id} present\n{findings:#}");
+    }
+    for id in ["GO-2099-0102", "GO-2099-0103", "GO-2099-0106"] {
+        assert!(absent.contains(id), "{id} absent\n{findings:#}");
+    }
 }
