@@ -157,3 +157,87 @@ fn update_from_an_osv_export_zip() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("not a usable database"));
     assert_eq!(scan_affected(cache.path()), 8);
 }
+
+/// Faults between `db update` and its server (tests/support/faults.rs in front of the real
+/// HTTP server): transient ones are retried, a body cut short or a 404 is an error that leaves the
+/// previous database current and no partial download behind.
+#[test]
+fn update_through_registry_faults() {
+    let served = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("samples/vulndb"), served.path());
+    let server = FileServer::start(served.path().to_path_buf(), vec![], false);
+    let proxy = faults::FaultProxy::start(server.url.trim_start_matches("http://"));
+    let url = format!("http://{}", proxy.host);
+    let cache = tempfile::tempdir().unwrap();
+    // A 503 on one advisory: retried (--retries 1).
+    proxy.inject(
+        "GET",
+        "/ID/GO-2023-2402.json",
+        1,
+        faults::Fault::Status(503),
+    );
+    let o = update(cache.path(), &url);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(proxy.fired("/ID/GO-2023-2402.json"), 1);
+    let current = std::fs::read_link(cache.path().join("vulndb")).unwrap();
+    // The index cut short, every time: an error naming it; the previous database stays current.
+    proxy.clear();
+    proxy.inject(
+        "GET",
+        "/index/modules.json",
+        usize::MAX,
+        faults::Fault::CutBody(10),
+    );
+    let o = update(cache.path(), &url);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        std::fs::read_link(cache.path().join("vulndb")).unwrap(),
+        current
+    );
+    // A 404 on an advisory the index lists: final, nothing partial left.
+    proxy.clear();
+    proxy.inject(
+        "GET",
+        "/ID/GO-2024-3321.json",
+        usize::MAX,
+        faults::Fault::Status(404),
+    );
+    std::fs::write(
+        served.path().join("index/db.json"),
+        r#"{"modified":"2026-11-30T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let modules = std::fs::read_to_string(served.path().join("index/modules.json")).unwrap();
+    std::fs::write(
+        served.path().join("index/modules.json"),
+        modules.replace("2026-11-01T00:00:00Z", "2026-11-30T00:00:00Z"),
+    )
+    .unwrap();
+    let o = update(cache.path(), &url);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(
+        std::fs::read_link(cache.path().join("vulndb")).unwrap(),
+        current
+    );
+    let partial: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("partial"))
+        .collect();
+    assert!(partial.is_empty(), "{partial:?}");
+    assert_eq!(
+        scan_affected(cache.path()),
+        8,
+        "the previous database still works"
+    );
+}
