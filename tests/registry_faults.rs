@@ -548,3 +548,59 @@ fn a_cached_blob_altered_on_disk_is_fetched_again_and_processes_share_a_cache() 
     assert_eq!(o.stdout, a.stdout);
     assert_eq!(zip_gets(), gets + 2);
 }
+
+#[test]
+fn mirror_into_a_failing_registry_leaves_no_tag_and_loses_no_referrer() {
+    let (Some(src), Some(dest)) = (TestRegistry::start(), TestRegistry::start()) else {
+        return;
+    };
+    let linux = provider_with_two_sboms(&src, "acme/demo");
+    let proxy = FaultProxy::start(&dest.host());
+    let d = tempfile::tempdir().unwrap();
+    let mirror = |retries: &str| {
+        run(
+            d.path(),
+            &[
+                "mirror",
+                &format!("oci://{}/acme/demo:1.2.3", src.host()),
+                &format!("oci://{}/copy/demo", proxy.host),
+                "--plain-http",
+                "--registry-retries",
+                retries,
+                "--json",
+            ],
+        )
+    };
+    let tag_exists = || {
+        reqwest::blocking::Client::new()
+            .head(format!("{}/v2/copy/demo/manifests/1.2.3", dest.base()))
+            .header("Accept", "application/vnd.oci.image.index.v1+json")
+            .send()
+            .unwrap()
+            .status()
+            .is_success()
+    };
+    // Every blob upload fails: exit 2, and no tag names anything.
+    proxy.inject("", "/blobs/uploads/", usize::MAX, Fault::Status(500));
+    let o = mirror("1");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!tag_exists(), "no tag after a failed mirror");
+    // The fallback-index read fails (500): the referrers are not rewritten, the tag not set.
+    proxy.clear();
+    proxy.inject("GET", "/manifests/sha256-", usize::MAX, Fault::Status(500));
+    let o = mirror("1");
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(!tag_exists());
+    // Transient faults only: the mirror completes with both referrers of the linux manifest.
+    proxy.clear();
+    proxy.inject("", "/blobs/uploads/", 2, Fault::Status(503));
+    proxy.inject("PUT", "/manifests/", 1, Fault::Drop);
+    let o = mirror("3");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(tag_exists());
+    assert_eq!(
+        fallback_digests(&dest, "copy/demo", &linux),
+        fallback_digests(&src, "acme/demo", &linux),
+        "both referrers carried"
+    );
+}
