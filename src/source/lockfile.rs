@@ -12,6 +12,59 @@ use super::{SourceOptions, Target, address, install, oci};
 use crate::artifact::naming;
 use crate::registry::OciTarget;
 
+/// A lock file nests at most a block and a list (`provider "…" { hashes = [ … ] }`). hcl-rs
+/// takes time exponential in the depth of unclosed nesting (found by fuzzing: 626 bytes, about a
+/// second), so braces and brackets are checked — outside strings and comments — before parsing.
+const MAX_NESTING: usize = 8;
+
+fn check_nesting(text: &str) -> std::result::Result<(), String> {
+    let b = text.as_bytes();
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < b.len() && !(b[i] == b'*' && b[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(format!(
+                        "braces nested more than {MAX_NESTING} deep (line {})",
+                        text[..i].matches('\n').count() + 1
+                    ));
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    if depth != 0 {
+        return Err("unbalanced braces".into());
+    }
+    Ok(())
+}
+
 /// One `provider "ADDRESS" { … }` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LockedProvider {
@@ -72,6 +125,7 @@ impl LockFile {
 
     pub fn parse(text: &str, path: &Path) -> Result<LockFile> {
         let shown = path.display();
+        check_nesting(text).map_err(|why| anyhow!("{shown}: not a valid lock file: {why}"))?;
         let body: hcl::Body =
             hcl::from_str(text).map_err(|e| anyhow!("{shown}: not a valid lock file: {e}"))?;
         let mut providers = Vec::new();
@@ -411,5 +465,28 @@ provider "registry.opentofu.org/example/demo" {
         ] {
             assert!(LockFile::parse(bad, Path::new("x")).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn deeply_nested_input_is_refused_quickly() {
+        // The fuzzing finding (tests/fixtures/hostile-lockfile-timeout.hcl): ~1 s in hcl-rs.
+        let text = include_str!("../../tests/fixtures/hostile-lockfile-timeout.hcl");
+        let e = LockFile::parse(text, Path::new("l.hcl"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("nested more than") || e.contains("unbalanced"),
+            "{e}"
+        );
+        let deep = format!("{}{}", "x = [".repeat(20), "]".repeat(20));
+        assert!(LockFile::parse(&deep, Path::new("l.hcl")).is_err());
+        let ok = "provider \"registry.opentofu.org/a/b\" {\n  version = \"1.0.0\" # {{{\n  hashes = [\"h1:x{\", // [[\n  ]\n}\n";
+        assert_eq!(
+            LockFile::parse(ok, Path::new("l.hcl"))
+                .unwrap()
+                .providers
+                .len(),
+            1
+        );
     }
 }
