@@ -180,6 +180,20 @@ fn update_through_registry_faults() {
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert_eq!(proxy.fired("/ID/GO-2023-2402.json"), 1);
     let current = std::fs::read_link(cache.path().join("vulndb")).unwrap();
+    // The update fails (exit 2) and the previous database stays current.
+    let fails_keeping = |current: &std::path::PathBuf| {
+        let o = update(cache.path(), &url);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(
+            &std::fs::read_link(cache.path().join("vulndb")).unwrap(),
+            current
+        );
+    };
     // The index cut short, every time: an error naming it; the previous database stays current.
     proxy.clear();
     proxy.inject(
@@ -188,17 +202,7 @@ fn update_through_registry_faults() {
         usize::MAX,
         faults::Fault::CutBody(10),
     );
-    let o = update(cache.path(), &url);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(
-        std::fs::read_link(cache.path().join("vulndb")).unwrap(),
-        current
-    );
+    fails_keeping(&current);
     // A 404 on an advisory the index lists: final, nothing partial left.
     proxy.clear();
     proxy.inject(
@@ -218,17 +222,7 @@ fn update_through_registry_faults() {
         modules.replace("2026-11-01T00:00:00Z", "2026-11-30T00:00:00Z"),
     )
     .unwrap();
-    let o = update(cache.path(), &url);
-    assert_eq!(
-        o.status.code(),
-        Some(2),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert_eq!(
-        std::fs::read_link(cache.path().join("vulndb")).unwrap(),
-        current
-    );
+    fails_keeping(&current);
     let partial: Vec<_> = std::fs::read_dir(cache.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -122,11 +122,15 @@ fn write_db(dir: &Path) -> std::path::PathBuf {
             json!([{"path": "golang.org/x/net/html", "symbols": ["Parse"]}]),
         ),
     ];
-    let db = dir.join("vulndb");
+    write_layout(&dir.join("vulndb"), &entries)
+}
+
+/// `entries` in the Go vulndb layout (index/db.json, index/modules.json, ID/<id>.json) at `db`.
+fn write_layout(db: &Path, entries: &[Value]) -> std::path::PathBuf {
     std::fs::create_dir_all(db.join("ID")).unwrap();
     std::fs::create_dir_all(db.join("index")).unwrap();
     let mut modules: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
-    for e in &entries {
+    for e in entries {
         let id = e["id"].as_str().unwrap();
         std::fs::write(db.join(format!("ID/{id}.json")), e.to_string()).unwrap();
         let m = e["affected"][0]["package"]["name"].as_str().unwrap();
@@ -149,7 +153,7 @@ fn write_db(dir: &Path) -> std::path::PathBuf {
         json!({"modified": "2026-11-01T00:00:00Z"}).to_string(),
     )
     .unwrap();
-    db
+    db.to_path_buf()
 }
 
 /// govulncheck's symbol-level findings: OSV IDs whose trace names a function.
@@ -406,9 +410,6 @@ fn a_real_provider_from_the_module_proxy_agrees_with_govulncheck() {
         })
         .expect("a gophercloud package with two functions");
     let d = tempfile::tempdir().unwrap();
-    let db = d.path().join("vulndb");
-    std::fs::create_dir_all(db.join("ID")).unwrap();
-    std::fs::create_dir_all(db.join("index")).unwrap();
     let entries = [
         entry(
             "GO-2099-0101",
@@ -447,30 +448,7 @@ fn a_real_provider_from_the_module_proxy_agrees_with_govulncheck() {
             json!([{"path": "net/smtp", "symbols": ["SendMail"]}]),
         ),
     ];
-    let mut modules: std::collections::BTreeMap<String, Vec<Value>> = Default::default();
-    for e in &entries {
-        let id = e["id"].as_str().unwrap();
-        std::fs::write(db.join(format!("ID/{id}.json")), e.to_string()).unwrap();
-        let m = e["affected"][0]["package"]["name"].as_str().unwrap();
-        modules
-            .entry(m.to_string())
-            .or_default()
-            .push(json!({"id": id, "modified": "2026-11-01T00:00:00Z"}));
-    }
-    let index: Vec<Value> = modules
-        .into_iter()
-        .map(|(path, vulns)| json!({"path": path, "vulns": vulns}))
-        .collect();
-    std::fs::write(
-        db.join("index/modules.json"),
-        Value::Array(index).to_string(),
-    )
-    .unwrap();
-    std::fs::write(
-        db.join("index/db.json"),
-        json!({"modified": "2026-11-01T00:00:00Z"}).to_string(),
-    )
-    .unwrap();
+    let db = write_layout(&d.path().join("vulndb"), &entries);
     let Some(reference) = govulncheck_present(&unstripped, &db) else {
         return;
     };
