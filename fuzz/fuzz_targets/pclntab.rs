@@ -1,0 +1,25 @@
+//! The Go function-table reader (`inventory::symbols`: pclntab headers of every format, the
+//! function table, names, inline trees, moduledata search) on an in-memory source, seekable and
+//! streamed, alone and together with buildinfo as a scan reads it.
+#![no_main]
+use std::io::{self, Read};
+
+use libfuzzer_sys::fuzz_target;
+use provguard::artifact::stream::{ByteSource, MemSource};
+use provguard::inventory::gobin::ReadOptions;
+use provguard::inventory::symbols;
+
+/// Bytes that can only be streamed, as a ZIP entry is.
+struct Streamed<'a>(&'a [u8]);
+
+impl ByteSource for Streamed<'_> {
+    fn with_reader(&self, f: &mut dyn FnMut(&mut dyn Read) -> io::Result<()>) -> io::Result<()> {
+        let mut r = self.0;
+        f(&mut r)
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let _ = symbols::read(&MemSource(data.to_vec()));
+    let _ = symbols::read_with_buildinfo(&Streamed(data), ReadOptions { hash: false }, None);
+});
