@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
@@ -604,63 +603,4 @@ fn mirror_into_a_failing_registry_leaves_no_tag_and_loses_no_referrer() {
         fallback_digests(&src, "acme/demo", &linux),
         "both referrers carried"
     );
-}
-
-#[test]
-fn two_publishes_of_one_version_at_once_leave_a_consistent_registry() {
-    let Some(reg) = TestRegistry::start() else {
-        return;
-    };
-    let d = tempfile::tempdir().unwrap();
-    let dist = d.path().join("dist");
-    copy_dir(&repo().join("samples/dist"), &dist);
-    let dest = format!("oci://{}/acme/demo", reg.host());
-    let publish = || {
-        provguard()
-            .current_dir(d.path())
-            .args(["publish", dist.to_str().unwrap(), "--to", &dest])
-            .args(["--plain-http", "--sbom-format", "both", "--json"])
-            .args(["--cache-dir", d.path().join("cache").to_str().unwrap()])
-            .output()
-            .unwrap()
-    };
-    let (a, b) = std::thread::scope(|s| {
-        let a = s.spawn(publish);
-        let b = s.spawn(publish);
-        (a.join().unwrap(), b.join().unwrap())
-    });
-    assert!(a.status.success(), "{}", stderr(&a));
-    assert!(b.status.success(), "{}", stderr(&b));
-    let (oa, ob): (Value, Value) = (
-        serde_json::from_slice(&a.stdout).unwrap(),
-        serde_json::from_slice(&b.stdout).unwrap(),
-    );
-    assert_eq!(oa["index"], ob["index"], "one release, one index digest");
-    // The tag names that index, every platform manifest has both SBOM referrers, and scanning
-    // the version through the registry uses them.
-    let (tagged, _) = reg.manifest_of("acme/demo", "1.2.3");
-    assert_eq!(Value::String(tagged), oa["index"]);
-    for p in oa["platforms"].as_array().unwrap() {
-        let m = p["manifest"].as_str().unwrap();
-        let want: BTreeSet<String> = p["sboms"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s.as_str().unwrap().to_string())
-            .collect();
-        assert_eq!(want.len(), 2, "{p}");
-        let have: BTreeSet<String> = fallback_digests(&reg, "acme/demo", m).into_iter().collect();
-        assert_eq!(have, want, "{p}");
-    }
-    let o = run(
-        d.path(),
-        &[
-            "sbom",
-            "--compare",
-            &format!("{dest}:1.2.3"),
-            "--plain-http",
-            "--no-cache",
-        ],
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
 }
