@@ -381,6 +381,55 @@ fn trivy_interop(version: &str) {
             "Trivy {version} + OpenVEX with reachability"
         );
     }
+    // Our trivy-json with reachability: the affected findings as vulnerabilities, the absent ones
+    // where Trivy 0.76 lists VEX-suppressed findings, each with `Status: not_affected`; and
+    // `trivy convert` (both versions) reads it and shows only the affected ones.
+    let doc: Value = serde_json::from_slice(&std::fs::read(&sym.trivy_json).unwrap()).unwrap();
+    let pairs = |key: &str, inner: Option<&str>| -> BTreeSet<(String, String)> {
+        doc["Results"][0][key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                let f = inner.map_or(v, |k| &v[k]);
+                if inner.is_some() {
+                    assert_eq!(v["Status"], "not_affected", "{v}");
+                    assert_eq!(f["Status"], "not_affected", "{v}");
+                    assert_eq!(v["Statement"], "vulnerable_code_not_present", "{v}");
+                }
+                (
+                    f["VulnerabilityID"].as_str().unwrap().to_string(),
+                    f["PkgName"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(pairs("Vulnerabilities", None), sym.affected);
+    assert_eq!(
+        pairs("ExperimentalModifiedFindings", Some("Finding")),
+        sym.all.difference(&sym.affected).cloned().collect()
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let sarif_out = cache.path().join("sym.sarif");
+    let o = trivy_cmd(&trivy, cache.path())
+        .args(["convert", "--format", "sarif", "-o"])
+        .arg(&sarif_out)
+        .arg(&sym.trivy_json)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sarif: Value = serde_json::from_slice(&std::fs::read(&sarif_out).unwrap()).unwrap();
+    let ids: BTreeSet<&str> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        sym.affected.iter().map(|(id, _)| id.as_str()).collect(),
+        "trivy {version} convert of trivy-json with reachability"
+    );
     // Module level: the rest of this test.
     let run = provguard_run(false);
     assert_eq!(run.all.len(), 8);
