@@ -356,6 +356,30 @@ fn provguard_run(symbols: bool) -> Run {
     }
 }
 
+/// `trivy convert --format sarif` of a trivy-json report: the rule ids of its results.
+fn convert_sarif_ids(trivy: &Path, report: &Path) -> BTreeSet<String> {
+    let cache = tempfile::tempdir().unwrap();
+    let sarif_out = cache.path().join("out.sarif");
+    let o = trivy_cmd(trivy, cache.path())
+        .args(["convert", "--format", "sarif", "-o"])
+        .arg(&sarif_out)
+        .arg(report)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "convert sarif: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let sarif: Value = serde_json::from_slice(&std::fs::read(&sarif_out).unwrap()).unwrap();
+    sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["ruleId"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn trivy_interop(version: &str) {
     if !have_go() && missing("go (to build the Trivy test DB)") {
         return;
@@ -409,25 +433,9 @@ fn trivy_interop(version: &str) {
         pairs("ExperimentalModifiedFindings", Some("Finding")),
         sym.all.difference(&sym.affected).cloned().collect()
     );
-    let cache = tempfile::tempdir().unwrap();
-    let sarif_out = cache.path().join("sym.sarif");
-    let o = trivy_cmd(&trivy, cache.path())
-        .args(["convert", "--format", "sarif", "-o"])
-        .arg(&sarif_out)
-        .arg(&sym.trivy_json)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let sarif: Value = serde_json::from_slice(&std::fs::read(&sarif_out).unwrap()).unwrap();
-    let ids: BTreeSet<&str> = sarif["runs"][0]["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["ruleId"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        ids,
-        sym.affected.iter().map(|(id, _)| id.as_str()).collect(),
+        convert_sarif_ids(&trivy, &sym.trivy_json),
+        sym.affected.iter().map(|(id, _)| id.clone()).collect(),
         "trivy {version} convert of trivy-json with reachability"
     );
     // Module level: the rest of this test.
@@ -461,26 +469,8 @@ fn trivy_interop(version: &str) {
         );
     }
     // `trivy convert` turns our trivy-json into SARIF and a table.
+    let ids = convert_sarif_ids(&trivy, &run.trivy_json);
     let cache = tempfile::tempdir().unwrap();
-    let sarif_out = cache.path().join("out.sarif");
-    let o = trivy_cmd(&trivy, cache.path())
-        .args(["convert", "--format", "sarif", "-o"])
-        .arg(&sarif_out)
-        .arg(&run.trivy_json)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "convert sarif: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let sarif: Value = serde_json::from_slice(&std::fs::read(&sarif_out).unwrap()).unwrap();
-    let ids: BTreeSet<String> = sarif["runs"][0]["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["ruleId"].as_str().unwrap().to_string())
-        .collect();
     let want: BTreeSet<String> = run.affected.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(ids, want, "trivy convert --format sarif");
     let o = trivy_cmd(&trivy, cache.path())
