@@ -38,15 +38,6 @@ fn expect(target: &Path, needle: &str) {
     assert!(e.contains(needle), "expected {needle:?} in: {e}");
 }
 
-fn sample_exe() -> Vec<u8> {
-    let mut a =
-        zip::ZipArchive::new(std::fs::File::open(sample_zip("linux_amd64")).unwrap()).unwrap();
-    let mut e = a.by_index(0).unwrap();
-    let mut v = Vec::new();
-    std::io::copy(&mut e, &mut v).unwrap();
-    v
-}
-
 #[test]
 fn truncated_zip() {
     let d = tempfile::tempdir().unwrap();
@@ -79,7 +70,7 @@ fn zip_with_two_executables_is_ambiguous() {
     let p = d
         .path()
         .join("terraform-provider-demo_1.2.3_linux_amd64.zip");
-    let exe = sample_exe();
+    let exe = sample_exe("linux_amd64");
     write_zip(
         &p,
         &[
@@ -120,7 +111,7 @@ fn absolute_entry_is_refused(name: &str) {
     write_zip(
         &p,
         &[
-            ("terraform-provider-demo_v1.2.3", &sample_exe()),
+            ("terraform-provider-demo_v1.2.3", &sample_exe("linux_amd64")),
             (name, b"x"),
         ],
     );
@@ -207,7 +198,7 @@ fn not_an_executable_at_all() {
 fn flipped_elf_class_byte_is_a_corrupt_header() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("terraform-provider-demo");
-    let mut b = sample_exe();
+    let mut b = sample_exe("linux_amd64");
     b[4] = 0x7;
     std::fs::write(&p, b).unwrap();
     expect(&p, "corrupt ELF header: invalid class byte 0x07");
@@ -217,7 +208,7 @@ fn flipped_elf_class_byte_is_a_corrupt_header() {
 fn flipped_bytes_after_buildinfo_magic_are_corrupt_buildinfo() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("terraform-provider-demo");
-    let mut b = sample_exe();
+    let mut b = sample_exe("linux_amd64");
     let at = memchr::memmem::find(&b, b"\xff Go buildinf:").unwrap();
     b[at + 15] = 0; // clear the inline-format flag: the header now reads as pointers
     b[at + 16..at + 32].fill(0xee);
@@ -229,7 +220,7 @@ fn flipped_bytes_after_buildinfo_magic_are_corrupt_buildinfo() {
 fn go_binary_with_buildinfo_wiped() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("terraform-provider-demo");
-    let mut b = sample_exe();
+    let mut b = sample_exe("linux_amd64");
     let at = memchr::memmem::find(&b, b"\xff Go buildinf:").unwrap();
     b[at..at + 14].fill(0);
     std::fs::write(&p, b).unwrap();
@@ -243,7 +234,7 @@ fn go_binary_with_buildinfo_wiped() {
 fn upx_packed_synthetic() {
     let d = tempfile::tempdir().unwrap();
     let p = d.path().join("terraform-provider-demo");
-    let exe = sample_exe();
+    let exe = sample_exe("linux_amd64");
     let mut packed = exe[..0x200].to_vec();
     packed.extend_from_slice(b"\0\0\0\0UPX!\x0d\x0a\x0e\x16");
     let mut enc = deflated(&exe);

@@ -197,6 +197,36 @@ fn several_reports_in_one_run_and_schema_validity() {
 }
 
 #[test]
+fn no_executable_hash_leaves_only_the_hash_out() {
+    let d = tempfile::tempdir().unwrap();
+    let exe = d.path().join("terraform-provider-demo_v1.2.3");
+    std::fs::write(&exe, sample_exe("linux_amd64")).unwrap();
+    let run = |extra: &[&str]| {
+        let o = provguard()
+            .args(["scan", "--deterministic", "--format", "json", "--db"])
+            .arg(repo().join("samples/vulndb"))
+            .args(extra)
+            .arg(&exe)
+            .output()
+            .unwrap();
+        ok_json(&o)
+    };
+    let mut with = run(&[]);
+    let mut without = run(&["--no-executable-hash"]);
+    let digest = support::https::sha256_hex(&std::fs::read(&exe).unwrap());
+    let field = |d: &mut Value| d["artifacts"][0]["executableSha256"].take();
+    assert_eq!(field(&mut with), Value::String(digest));
+    assert_eq!(field(&mut without), Value::Null);
+    assert!(
+        !with["artifacts"][0]["findings"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(with, without, "everything but the hash is the same");
+}
+
+#[test]
 fn exit_codes() {
     assert_eq!(
         scan(&["--format", "json", "--exit-code", "3"])

@@ -39,7 +39,10 @@ fn read(path: &Path) -> ImageSymbols {
 fn set(s: &ImageSymbols) -> BTreeMap<(String, String), SymbolKind> {
     s.packages
         .iter()
-        .flat_map(|(p, m)| m.iter().map(move |(s, k)| ((p.clone(), s.clone()), *k)))
+        .flat_map(|(p, m)| {
+            m.iter()
+                .map(move |(s, k)| ((p.to_string(), s.to_string()), *k))
+        })
         .collect()
 }
 

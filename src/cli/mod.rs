@@ -148,6 +148,11 @@ pub struct ScanArgs {
     /// reachability is then unknown).
     #[arg(long)]
     pub no_symbols: bool,
+    /// Leave the executable's SHA-256 out of the report (`executableSha256: null`): a bare
+    /// executable is then not hashed, which is most of the time its scan takes. ZIP entries are
+    /// hashed anyway (beside the inflating).
+    #[arg(long)]
+    pub no_executable_hash: bool,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,7 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
         },
         db_max_age: args.db_max_age,
         symbols: !args.no_symbols,
+        executable_hash: !args.no_executable_hash,
     };
     let inventories = scan::inventories(&args.targets, &opts)?;
     if inventories.len() > 1 && outs.iter().any(|(f, _)| *f == ScanFormat::CycloneDx) {

@@ -72,9 +72,11 @@ fn wanted(filter: &[String], pkg: &str) -> bool {
 
 fn packages<'a>(
     img: &'a ImageSymbols,
-    filter: &'a [String],
-) -> impl Iterator<Item = (&'a String, &'a BTreeMap<String, SymbolKind>)> {
-    img.packages.iter().filter(|(p, _)| wanted(filter, p))
+    filter: &[String],
+) -> BTreeMap<&'a str, BTreeMap<&'a str, SymbolKind>> {
+    let mut all = img.sorted();
+    all.retain(|p, _| wanted(filter, p));
+    all
 }
 
 fn summary(img: &ImageSymbols) -> String {
@@ -134,6 +136,6 @@ fn image_json(img: &ImageSymbols, filter: &[String]) -> serde_json::Value {
         "found_by_detail": img.found_by.to_string(),
         "moduledata_offset": img.moduledata,
         "functions": img.functions,
-        "packages": packages(img, filter).collect::<BTreeMap<_, _>>(),
+        "packages": packages(img, filter),
     })
 }

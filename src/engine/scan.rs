@@ -55,6 +55,8 @@ pub struct ScanOptions {
     pub db_max_age: i64,
     /// Read each binary's function table for symbol-level reachability (`--no-symbols`: off).
     pub symbols: bool,
+    /// Hash each executable (the report's `executableSha256`); ZIP entries are hashed anyway.
+    pub executable_hash: bool,
 }
 
 /// One artifact's inventory and its findings.
@@ -75,7 +77,9 @@ pub fn inventories(targets: &[PathBuf], opts: &ScanOptions) -> Result<Vec<Invent
     collect::collect(
         &targets,
         opts.limits,
-        gobin::ReadOptions { hash: true },
+        gobin::ReadOptions {
+            hash: opts.executable_hash,
+        },
         opts.sbom_source,
         opts.symbols,
     )

@@ -30,6 +30,15 @@ pub fn sample_zip(plat: &str) -> PathBuf {
     ))
 }
 
+/// The executable inside the sample provider ZIP for `plat`.
+pub fn sample_exe(plat: &str) -> Vec<u8> {
+    let mut a = zip::ZipArchive::new(std::fs::File::open(sample_zip(plat)).unwrap()).unwrap();
+    let mut e = a.by_index(0).unwrap();
+    let mut v = Vec::new();
+    std::io::copy(&mut e, &mut v).unwrap();
+    v
+}
+
 /// In CI every tool must be there; on a laptop a missing one skips the test with a reason.
 pub fn missing(what: &str) -> bool {
     if std::env::var_os("CI").is_some() {

@@ -76,6 +76,14 @@ pub struct ReadOptions {
     pub hash: bool,
 }
 
+impl ReadOptions {
+    /// Whether a streaming pass over `src` hashes: when asked to, and always for a stream-only
+    /// source (its hashing runs beside the inflating thread).
+    pub fn hashes(&self, src: &dyn ByteSource) -> bool {
+        self.hash || src.known_len().is_none()
+    }
+}
+
 /// Read the buildinfo of every Go image in `src`.
 pub fn read(src: &dyn ByteSource, opts: ReadOptions) -> Result<Executable, GoBinError> {
     read_with_idle(src, opts, None)
@@ -99,10 +107,10 @@ pub fn read_with_idle(
         }
         return decode(src, &pass);
     }
-    let mut pass = stream_pass(src, false, idle.take(), None)?;
+    let mut pass = stream_pass(src, false, opts.hashes(src), idle.take(), None)?;
     if pass.hits.is_empty() && !pass.scanned_all {
         // Not where Go's reader looks: scan every byte before giving up.
-        let full = stream_pass(src, true, None, None)?;
+        let full = stream_pass(src, true, false, None, None)?;
         pass.hits = full.hits;
     }
     decode(src, &pass)
@@ -113,6 +121,7 @@ pub fn read_with_idle(
 pub fn stream_pass(
     src: &dyn ByteSource,
     full_scan: bool,
+    hash: bool,
     idle: Option<scan::IdleWork<'_>>,
     sink: Option<&mut dyn scan::ChunkSink>,
 ) -> io::Result<FirstPass> {
@@ -123,6 +132,7 @@ pub fn stream_pass(
         pass = Some(scan::first_pass_with(
             r,
             full_scan,
+            hash,
             idle.take(),
             sink.take(),
         )?);

@@ -41,7 +41,8 @@ pub struct FirstPass {
 
 struct Scanner {
     pos: u64,
-    hasher: Sha256,
+    /// `None` when nobody wants the SHA-256 (it is most of a bare binary's scanning cost).
+    hasher: Option<Sha256>,
     head: Vec<u8>,
     slice_heads: Option<Vec<Capture>>,
     hits: Vec<Capture>,
@@ -54,12 +55,12 @@ struct Scanner {
 }
 
 impl Scanner {
-    fn new(full_scan: bool) -> Self {
+    fn new(full_scan: bool, hash: bool) -> Self {
         Scanner {
             window: None,
             full_scan,
             pos: 0,
-            hasher: Sha256::new(),
+            hasher: hash.then(Sha256::new),
             head: Vec::with_capacity(HEAD_LEN),
             slice_heads: None,
             hits: Vec::new(),
@@ -96,7 +97,9 @@ impl Scanner {
     }
 
     fn feed(&mut self, chunk: &[u8]) {
-        self.hasher.update(chunk);
+        if let Some(h) = self.hasher.as_mut() {
+            h.update(chunk);
+        }
         if self.head.len() < HEAD_LEN {
             let n = (HEAD_LEN - self.head.len()).min(chunk.len());
             self.head.extend_from_slice(&chunk[..n]);
@@ -160,7 +163,7 @@ impl Scanner {
         self.register_slices();
         FirstPass {
             len: self.pos,
-            sha256: Some(hex::encode(self.hasher.finalize())),
+            sha256: self.hasher.map(|h| hex::encode(h.finalize())),
             head: self.head,
             slice_heads: self.slice_heads.unwrap_or_default(),
             hits: self.hits,
@@ -183,7 +186,7 @@ pub fn first_pass(
     full_scan: bool,
     idle: Option<IdleWork<'_>>,
 ) -> io::Result<FirstPass> {
-    first_pass_with(r, full_scan, idle, None)
+    first_pass_with(r, full_scan, true, idle, None)
 }
 
 /// Something else that wants every byte of the same pass (the symbol collector), fed on the
@@ -192,10 +195,11 @@ pub trait ChunkSink: Send {
     fn feed(&mut self, chunk: &[u8]);
 }
 
-/// [`first_pass`], also feeding every chunk to `sink`.
+/// [`first_pass`], also feeding every chunk to `sink`; `hash` false leaves the SHA-256 out.
 pub fn first_pass_with(
     r: &mut dyn Read,
     full_scan: bool,
+    hash: bool,
     mut idle: Option<IdleWork<'_>>,
     mut sink: Option<&mut dyn ChunkSink>,
 ) -> io::Result<FirstPass> {
@@ -206,7 +210,7 @@ pub fn first_pass_with(
     }
     std::thread::scope(|s| {
         let worker = s.spawn(move || -> io::Result<FirstPass> {
-            let mut sc = Scanner::new(full_scan);
+            let mut sc = Scanner::new(full_scan, hash);
             loop {
                 let msg = match idle.as_mut() {
                     Some(work) => match full_rx.try_recv() {

@@ -21,9 +21,12 @@ pub mod names;
 pub mod sections;
 pub mod table;
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::io;
+
+use rustc_hash::FxBuildHasher;
 
 use crate::artifact::stream::{ByteSource, CHUNK, fill};
 use crate::inventory::gobin::{
@@ -108,9 +111,13 @@ pub struct ImageSymbols {
     /// The main package's import path (buildinfo `path`), which govulncheck substitutes for
     /// `main`; set by [`read_with_buildinfo`].
     pub main_path: Option<String>,
-    /// package path → symbol → how it is present.
-    pub packages: BTreeMap<String, BTreeMap<String, SymbolKind>>,
+    /// package path → symbol → how it is present (hashed: a large provider has 100k+ symbols and
+    /// a scan only looks a few up; [`ImageSymbols::sorted`] gives them in order).
+    pub packages: SymbolMap,
 }
+
+/// package path → symbol → how it is present.
+pub type SymbolMap = HashMap<Box<str>, HashMap<Box<str>, SymbolKind, FxBuildHasher>, FxBuildHasher>;
 
 impl ImageSymbols {
     /// How `symbol` of package `pkg` is present, if it is (`pkg` may be the main package's path).
@@ -139,7 +146,15 @@ impl ImageSymbols {
 
     /// Number of distinct (package, symbol) pairs.
     pub fn symbol_count(&self) -> usize {
-        self.packages.values().map(BTreeMap::len).sum()
+        self.packages.values().map(HashMap::len).sum()
+    }
+
+    /// Every package and its symbols, in order (for display).
+    pub fn sorted(&self) -> BTreeMap<&str, BTreeMap<&str, SymbolKind>> {
+        self.packages
+            .iter()
+            .map(|(p, m)| (&**p, m.iter().map(|(s, k)| (&**s, *k)).collect()))
+            .collect()
     }
 }
 
@@ -191,7 +206,7 @@ pub fn read_with_buildinfo(
     Result<Vec<ImageSymbols>, SymbolsError>,
 ) {
     let mut col = Collector::new();
-    let pass = gobin::stream_pass(src, false, idle, Some(&mut col));
+    let pass = gobin::stream_pass(src, false, opts.hashes(src), idle, Some(&mut col));
     let mut pass = match pass {
         Ok(p) => p,
         Err(e) => {
@@ -201,10 +216,7 @@ pub fn read_with_buildinfo(
     };
     let exe = (|| {
         if pass.hits.is_empty() && !pass.scanned_all {
-            pass.hits = gobin::stream_pass(src, true, None, None)?.hits;
-        }
-        if !opts.hash && src.known_len().is_some() {
-            pass.sha256 = None;
+            pass.hits = gobin::stream_pass(src, true, false, None, None)?.hits;
         }
         gobin::decode(src, &pass)
     })();
@@ -221,14 +233,14 @@ pub fn read_with_buildinfo(
     (exe, syms)
 }
 
-/// A candidate decoded into names.
-struct Decoded {
+/// A candidate decoded into names (raw pclntab bytes, borrowed from what the collector kept).
+struct Decoded<'a> {
     header: Header,
     start: u64,
     found_by: FoundBy,
     moduledata: Option<u64>,
-    tops: Vec<String>,
-    inlined: Vec<String>,
+    tops: Vec<&'a [u8]>,
+    inlined: Vec<&'a [u8]>,
 }
 
 /// Turn what the collector kept into symbol sets (one more ranged pass for 1.2 inline trees).
@@ -302,18 +314,13 @@ pub fn finish(mut col: Collector, src: &dyn ByteSource) -> Result<Vec<ImageSymbo
                 detail,
             });
         };
-        let mut packages: BTreeMap<String, BTreeMap<String, SymbolKind>> = BTreeMap::new();
-        for (list, kind) in [
-            (&d.tops, SymbolKind::Function),
-            (&d.inlined, SymbolKind::Inlined),
-        ] {
-            for name in list {
-                if let Some((pkg, sym)) = names::normalize(name) {
-                    let e = packages.entry(pkg).or_default().entry(sym).or_insert(kind);
-                    *e = (*e).min(kind);
-                }
-            }
-        }
+        let mut packages = SymbolMap::default();
+        add_names(&mut packages, d.tops.iter().copied(), SymbolKind::Function);
+        add_names(
+            &mut packages,
+            d.inlined.iter().copied(),
+            SymbolKind::Inlined,
+        );
         out.push(ImageSymbols {
             format: im.img.format,
             offset: im.img.offset,
@@ -331,16 +338,40 @@ pub fn finish(mut col: Collector, src: &dyn ByteSource) -> Result<Vec<ImageSymbo
     Ok(out)
 }
 
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
+/// Normalise raw pclntab names into `packages` (a function that is also inlined somewhere stays
+/// a `Function`). Allocates only for new packages and symbols.
+fn add_names<'a>(
+    packages: &mut SymbolMap,
+    names: impl Iterator<Item = &'a [u8]>,
+    kind: SymbolKind,
+) {
+    for raw in names {
+        let name = match std::str::from_utf8(raw) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
+        let Some((pkg, sym)) = names::normalize(&name) else {
+            continue;
+        };
+        let syms = match packages.get_mut(&*pkg) {
+            Some(m) => m,
+            None => packages.entry(pkg.into()).or_default(),
+        };
+        match syms.get_mut(&*sym) {
+            Some(k) => *k = (*k).min(kind),
+            None => {
+                syms.insert(sym.into(), kind);
+            }
+        }
+    }
 }
 
-fn decode(
-    c: &Cand,
+fn decode<'a>(
+    c: &'a Cand,
     im: &ImgState,
     sects: &[sections::Section],
     src: &dyn ByteSource,
-) -> Result<Decoded, String> {
+) -> Result<Decoded<'a>, String> {
     let h = c
         .header
         .clone()
@@ -398,10 +429,7 @@ fn decode(
                 offs.push(name);
             }
             let (t, i) = table::split_names(&names.data, &offs)?;
-            (
-                t.into_iter().map(lossy).collect(),
-                i.into_iter().map(lossy).collect(),
-            )
+            (t, i)
         }
         Stage::Old { table: t } => decode_go12(&h, &t.data, im, src)?,
     };
@@ -417,12 +445,12 @@ fn decode(
 
 /// 1.2 format: names through `_func.nameoff`, inlined names through each function's inline tree
 /// (absolute pointers, read in one ranged pass).
-fn decode_go12(
+fn decode_go12<'a>(
     h: &Header,
-    t: &[u8],
+    t: &'a [u8],
     im: &ImgState,
     src: &dyn ByteSource,
-) -> Result<(Vec<String>, Vec<String>), String> {
+) -> Result<table::SplitNames<'a>, String> {
     let ft = h.functab_off as usize;
     let ftab = table::functab(h, t.get(ft..).ok_or("function table outside the table")?)?;
     let mut tops = Vec::new();
@@ -437,7 +465,7 @@ fn decode_go12(
                 t.len()
             )
         })?;
-        tops.push(lossy(name));
+        tops.push(name);
         if let Some((addr, n)) = f.inline {
             let len = n * table::go12::INL_RECORD;
             budget = budget
@@ -469,7 +497,7 @@ fn decode_go12(
                 let name = table::cstr_at(t, u64::from(off)).ok_or_else(|| {
                     format!("inline record name offset {off} is past the end of the table")
                 })?;
-                inlined.push(lossy(name));
+                inlined.push(name);
             }
         }
     }

@@ -14,36 +14,58 @@
 //! copies (`vendor/golang.org/x/…`) stay as they are: they are part of the standard library, not of
 //! the `golang.org/x/…` module in the build list, exactly as govulncheck treats them.
 
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use memchr::memmem;
+
 /// `(package path, symbol)` for a pclntab function name, or `None` for generated code
-/// (`go:…`, `type:…`, `type..eq…`) and names without a package.
-pub fn normalize(name: &str) -> Option<(String, String)> {
-    if name.starts_with("go:")
-        || name.starts_with("type:")
-        || name.starts_with("type.")
-        || (name.starts_with("go.") && !name.contains('/'))
+/// (`go:…`, `type:…`, `type..eq…`) and names without a package. Both halves borrow from `name`
+/// unless a rule rewrites them (brackets, `(*T)`, `%xx`, `/vendor/`): a large binary has 100k+
+/// names, so the common case allocates nothing.
+pub fn normalize(name: &str) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
+    let b = name.as_bytes();
+    if b.starts_with(b"go:")
+        || b.starts_with(b"type:")
+        || b.starts_with(b"type.")
+        || (b.starts_with(b"go.") && memchr::memchr(b'/', b).is_none())
     {
         return None;
     }
-    let name = strip_brackets(name);
-    let slash = name.rfind('/').map_or(0, |s| s + 1);
-    let dot = slash + name[slash..].find('.')?;
+    match strip_brackets(name) {
+        Cow::Borrowed(n) => split(n),
+        Cow::Owned(n) => {
+            split(&n).map(|(p, s)| (Cow::Owned(p.into_owned()), Cow::Owned(s.into_owned())))
+        }
+    }
+}
+
+/// Split a bracket-free name at the first `.` after the last `/`.
+fn split(name: &str) -> Option<(Cow<'_, str>, Cow<'_, str>)> {
+    let b = name.as_bytes();
+    let slash = memchr::memrchr(b'/', b).map_or(0, |s| s + 1);
+    let dot = slash + memchr::memchr(b'.', &b[slash..])?;
     let (pkg, rest) = (&name[..dot], &name[dot + 1..]);
     if pkg.is_empty() || rest.is_empty() {
         return None;
     }
     // `(*T).M…` → `T.M…`
     let sym = match rest.strip_prefix("(*").and_then(|r| r.split_once(')')) {
-        Some((recv, tail)) => format!("{recv}{tail}"),
-        None => rest.to_string(),
+        Some((recv, tail)) => Cow::Owned(format!("{recv}{tail}")),
+        None => Cow::Borrowed(rest),
     };
-    Some((devendor(&unescape(pkg)), sym))
+    let pkg = match unescape(pkg) {
+        Cow::Borrowed(p) => Cow::Borrowed(devendor(p)),
+        Cow::Owned(p) => Cow::Owned(devendor(&p).to_string()),
+    };
+    Some((pkg, sym))
 }
 
 /// Remove every `[…]` group, nested ones included (type arguments and shape names may contain
 /// spaces, dots, slashes and brackets).
-fn strip_brackets(name: &str) -> String {
-    if !name.contains('[') {
-        return name.to_string();
+fn strip_brackets(name: &str) -> Cow<'_, str> {
+    if memchr::memchr(b'[', name.as_bytes()).is_none() {
+        return Cow::Borrowed(name);
     }
     let mut out = String::with_capacity(name.len());
     let mut depth = 0usize;
@@ -55,13 +77,13 @@ fn strip_brackets(name: &str) -> String {
             _ => {}
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Undo `objabi.PathToPrefix`: `%xx` → the byte (`example.com/dep%2ev2` → `example.com/dep.v2`).
-fn unescape(pkg: &str) -> String {
-    if !pkg.contains('%') {
-        return pkg.to_string();
+fn unescape(pkg: &str) -> Cow<'_, str> {
+    if memchr::memchr(b'%', pkg.as_bytes()).is_none() {
+        return Cow::Borrowed(pkg);
     }
     let b = pkg.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -80,14 +102,16 @@ fn unescape(pkg: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8(out).unwrap_or_else(|_| pkg.to_string())
+    String::from_utf8(out).map_or(Cow::Borrowed(pkg), Cow::Owned)
 }
 
 /// GOPATH-era `a/b/vendor/c/d` → `c/d`; a leading `vendor/` (the standard library's copies) stays.
-fn devendor(pkg: &str) -> String {
-    match pkg.rfind("/vendor/") {
-        Some(i) => pkg[i + "/vendor/".len()..].to_string(),
-        None => pkg.to_string(),
+fn devendor(pkg: &str) -> &str {
+    static VENDOR: LazyLock<memmem::FinderRev<'static>> =
+        LazyLock::new(|| memmem::FinderRev::new(b"/vendor/"));
+    match VENDOR.rfind(pkg.as_bytes()) {
+        Some(i) => &pkg[i + "/vendor/".len()..],
+        None => pkg,
     }
 }
 
@@ -96,7 +120,7 @@ mod tests {
     use super::normalize;
 
     fn n(s: &str) -> Option<(String, String)> {
-        normalize(s)
+        normalize(s).map(|(p, s)| (p.into_owned(), s.into_owned()))
     }
     fn p(pkg: &str, sym: &str) -> Option<(String, String)> {
         Some((pkg.into(), sym.into()))

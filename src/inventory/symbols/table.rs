@@ -3,7 +3,6 @@
 //! and count checked against the bytes really there. Nothing here allocates by a count the table
 //! claims; only by bytes that were read.
 
-use std::collections::BTreeSet;
 use std::fmt;
 
 use crate::inventory::gobin::exe::Reader;
@@ -296,12 +295,16 @@ pub type SplitNames<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
 /// Top-level and inline-only names of a 1.16+ table: every string of `funcnametab`, split by
 /// whether a `_func` names it. `name_offs` are the `_func.nameOff` values.
 pub fn split_names<'a>(names: &'a [u8], name_offs: &[u32]) -> Result<SplitNames<'a>, String> {
-    let all = names_by_offset(names);
-    let top: BTreeSet<u32> = name_offs.iter().copied().collect();
+    let mut top = name_offs.to_vec();
+    top.sort_unstable();
+    top.dedup();
+    // Both in ascending offset order: one merge walk.
+    let mut want = top.iter().copied().peekable();
     let mut found = 0usize;
-    let (mut tops, mut inl) = (Vec::new(), Vec::new());
-    for (off, s) in all {
-        if top.contains(&off) {
+    let (mut tops, mut inl) = (Vec::with_capacity(top.len()), Vec::new());
+    for (off, s) in names_by_offset(names) {
+        while want.next_if(|&w| w < off).is_some() {}
+        if want.next_if_eq(&off).is_some() {
             found += 1;
             tops.push(s);
         } else {
