@@ -372,6 +372,39 @@ impl TestRegistry {
         digest
     }
 
+    /// Every digest that `reference` names, directly or through the manifests it names (an
+    /// index's manifests, a manifest's config and layers), that the registry does not hold:
+    /// empty when the whole tree is there.
+    pub fn missing_content(&self, repo: &str, reference: &str) -> Vec<String> {
+        let c = self.client();
+        let r = c
+            .get(format!("{}/v2/{repo}/manifests/{reference}", self.base()))
+            .header("Accept", "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json")
+            .send()
+            .unwrap();
+        if !r.status().is_success() {
+            return vec![reference.to_string()];
+        }
+        let m: Value = r.json().unwrap();
+        let mut missing = Vec::new();
+        for d in m["manifests"].as_array().into_iter().flatten() {
+            missing.extend(self.missing_content(repo, d["digest"].as_str().unwrap()));
+        }
+        let layers = m["layers"].as_array().into_iter().flatten();
+        let blobs = layers.chain(std::iter::once(&m["config"]));
+        for b in blobs.filter(|b| b.is_object()) {
+            let digest = b["digest"].as_str().unwrap();
+            let head = c
+                .head(format!("{}/v2/{repo}/blobs/{digest}", self.base()))
+                .send()
+                .unwrap();
+            if !head.status().is_success() {
+                missing.push(digest.to_string());
+            }
+        }
+        missing
+    }
+
     /// The digest and size of the manifest a tag names.
     pub fn manifest_of(&self, repo: &str, reference: &str) -> (String, usize) {
         let r = self
