@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Build ORAS 1.3.6, the OCI client the attached-SBOM tests attach Syft's and Trivy's SBOMs with
+# (`oras attach`), into target/tools/oras-1.3.6/oras: the machine's Go, the module from the Go
+# module proxy (checked against the checksum database as go does). Idempotent; cached under target/.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+dir="$root/target/tools/oras-1.3.6"
+if [ -x "$dir/oras" ] && "$dir/oras" version 2>/dev/null | grep -q '^Version: *1\.3\.6'; then
+  echo "oras ready: $dir/oras"; exit 0
+fi
+mkdir -p "$dir"
+GOBIN="$dir" GOPATH="$root/target/go-path" GOCACHE="$root/target/go-cache" GOFLAGS="" \
+  GOPROXY=https://proxy.golang.org GOTOOLCHAIN=local CGO_ENABLED=0 \
+  timeout 1800 go install oras.land/oras/cmd/oras@v1.3.6
+"$dir/oras" version | grep -q '^Version: *1\.3\.6'
+echo "oras ready: $dir/oras"
