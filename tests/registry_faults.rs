@@ -27,26 +27,6 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// The `sha256-<hex>` fallback index of `subject`, read straight from the registry.
-fn fallback_digests(reg: &TestRegistry, repo: &str, subject: &str) -> Vec<String> {
-    let tag = format!("sha256-{}", subject.trim_start_matches("sha256:"));
-    let v: Value = reqwest::blocking::Client::new()
-        .get(format!("{}/v2/{repo}/manifests/{tag}", reg.base()))
-        .header("Accept", "application/vnd.oci.image.index.v1+json")
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let mut d: Vec<String> = v["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["digest"].as_str().unwrap().to_string())
-        .collect();
-    d.sort();
-    d
-}
-
 /// The sample provider's three platforms, with a CycloneDX and an SPDX SBOM attached to the
 /// linux_amd64 manifest. Returns that manifest's digest.
 fn provider_with_two_sboms(reg: &TestRegistry, repo: &str) -> String {
@@ -118,7 +98,7 @@ fn publish_keeps_the_referrers_it_could_not_read() {
         .as_str()
         .unwrap()
         .to_string();
-    let before = fallback_digests(&reg, "acme/demo", &linux);
+    let before = reg.fallback_digests("acme/demo", &linux);
     assert_eq!(before.len(), 2, "{before:?}");
 
     // A third SBOM, while the registry answers every read of the fallback tag with 500.
@@ -143,7 +123,7 @@ fn publish_keeps_the_referrers_it_could_not_read() {
     assert!(err.contains("500"), "{err}");
     assert!(proxy.fired("/manifests/sha256-") >= 2, "retried once");
     // Nothing lost: both referrers are still in the index.
-    assert_eq!(fallback_digests(&reg, "acme/demo", &linux), before);
+    assert_eq!(reg.fallback_digests("acme/demo", &linux), before);
 }
 
 #[test]
@@ -600,8 +580,8 @@ fn mirror_into_a_failing_registry_leaves_no_tag_and_loses_no_referrer() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(tag_exists());
     assert_eq!(
-        fallback_digests(&dest, "copy/demo", &linux),
-        fallback_digests(&src, "acme/demo", &linux),
+        dest.fallback_digests("copy/demo", &linux),
+        src.fallback_digests("acme/demo", &linux),
         "both referrers carried"
     );
 }
@@ -664,7 +644,7 @@ fn publish_at_once(formats: &[&str]) -> Option<(TestRegistry, Vec<Value>)> {
             .flat_map(|o| o["platforms"][i]["sboms"].as_array().unwrap().clone())
             .map(|s| s.as_str().unwrap().to_string())
             .collect();
-        let have: BTreeSet<String> = fallback_digests(&reg, "acme/demo", m).into_iter().collect();
+        let have: BTreeSet<String> = reg.fallback_digests("acme/demo", m).into_iter().collect();
         assert_eq!(have, want, "{p}");
         let tag = format!("sha256-{}", m.trim_start_matches("sha256:"));
         assert_eq!(reg.missing_content("acme/demo", &tag), Vec::<String>::new());

@@ -197,30 +197,6 @@ impl Registry {
         bytes: &[u8],
         media_type: &str,
     ) -> Result<Put> {
-        let unknown = Cell::new(false);
-        let mut settle = 0;
-        loop {
-            unknown.set(false);
-            match self.put_manifest_once(host, repo, reference, bytes, media_type, &unknown) {
-                Err(e) if unknown.get() && settle < SETTLE_TRIES => {
-                    settle += 1;
-                    tracing::debug!("settle {settle}/{SETTLE_TRIES} after: {e}");
-                    std::thread::sleep(jitter(Duration::from_millis(50 << settle)));
-                }
-                r => return r,
-            }
-        }
-    }
-
-    fn put_manifest_once(
-        &self,
-        host: &str,
-        repo: &str,
-        reference: Option<&str>,
-        bytes: &[u8],
-        media_type: &str,
-        unknown: &Cell<bool>,
-    ) -> Result<Put> {
         let digest = sha256_digest(bytes);
         let r = repo_ref(host, repo, reference.unwrap_or(&digest));
         let url = format!(
@@ -230,28 +206,43 @@ impl Registry {
             reference.unwrap_or(&digest)
         );
         let what = format!("{}: putting manifest {digest}", r.whole());
-        self.retry(|| {
-            let resp = self.send(&r, RegistryOperation::Push, &what, |c| {
-                c.put(&url)
-                    .header("Content-Type", media_type)
-                    .body(bytes.to_vec())
-            })?;
-            let status = resp.status();
-            let subject = resp
-                .headers()
-                .get("oci-subject")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
-            if !status.is_success() {
-                let body = resp.bytes().unwrap_or_default();
-                unknown.set(names_unknown_content(status.as_u16(), &body));
-                return Err(RegistryError::from_status(&what, status.as_u16(), &body));
-            }
-            Ok(Put {
-                digest: digest.clone(),
-                oci_subject: subject,
+        let unknown = Cell::new(false);
+        let put = || {
+            unknown.set(false);
+            self.retry(|| {
+                let resp = self.send(&r, RegistryOperation::Push, &what, |c| {
+                    c.put(&url)
+                        .header("Content-Type", media_type)
+                        .body(bytes.to_vec())
+                })?;
+                let status = resp.status();
+                let subject = resp
+                    .headers()
+                    .get("oci-subject")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                if !status.is_success() {
+                    let body = resp.bytes().unwrap_or_default();
+                    unknown.set(names_unknown_content(status.as_u16(), &body));
+                    return Err(RegistryError::from_status(&what, status.as_u16(), &body));
+                }
+                Ok(Put {
+                    digest: digest.clone(),
+                    oci_subject: subject,
+                })
             })
-        })
+        };
+        let mut settle = 0;
+        loop {
+            match put() {
+                Err(e) if unknown.get() && settle < SETTLE_TRIES => {
+                    settle += 1;
+                    tracing::debug!("settle {settle}/{SETTLE_TRIES} after: {e}");
+                    std::thread::sleep(jitter(Duration::from_millis(50 << settle)));
+                }
+                r => return r,
+            }
+        }
     }
 
     /// Add `descriptor` to the `sha256-<hex>` referrers index of `subject` and see it there:

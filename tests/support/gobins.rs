@@ -212,9 +212,10 @@ pub fn syft_documents_with(syft: &Path, bin: &Path, env: &[(&str, &str)]) -> [Ve
 pub fn trivy_cyclonedx(trivy: &Path, bin: &Path) -> Vec<u8> {
     use sha2::{Digest, Sha256};
     let bytes = std::fs::read(bin).unwrap();
-    let cached = repo()
-        .join("target/tools/trivy-out")
-        .join(format!("{}.cdx.json", hex::encode(&Sha256::digest(&bytes)[..12])));
+    let cached = repo().join("target/tools/trivy-out").join(format!(
+        "{}.cdx.json",
+        hex::encode(&Sha256::digest(&bytes)[..12])
+    ));
     if let Ok(doc) = std::fs::read(&cached) {
         return doc;
     }
@@ -228,7 +229,12 @@ pub fn trivy_cyclonedx(trivy: &Path, bin: &Path) -> Vec<u8> {
     let out = d.path().join("cdx.json");
     let o = Command::new(trivy)
         .args(["rootfs", "--quiet", "--format", "cyclonedx"])
-        .args(["--skip-db-update", "--offline-scan", "--skip-version-check", "--disable-telemetry"])
+        .args([
+            "--skip-db-update",
+            "--offline-scan",
+            "--skip-version-check",
+            "--disable-telemetry",
+        ])
         .arg("--cache-dir")
         .arg(d.path().join("cache"))
         .arg("--output")
