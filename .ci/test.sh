@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with only Rust on it:
 # installs what the tests need (Go and Debian's Go sources, docker-registry, GnuPG and OpenSSL for
-# the HTTPS provider registry, the two Trivy builds), then runs them.
+# the HTTPS provider registry, the two Trivy builds, Syft, ORAS built with the machine's Go), then
+# runs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(golang-go golang-github-coreos-bbolt-dev docker-registry
@@ -20,4 +21,5 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 bash .ci/fetch-trivy.sh
 bash .ci/fetch-syft.sh
+bash .ci/fetch-oras.sh
 cargo test --all-targets "$@"

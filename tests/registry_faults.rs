@@ -6,6 +6,7 @@
 
 mod support;
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
@@ -24,26 +25,6 @@ fn run(dir: &Path, args: &[&str]) -> Output {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-/// The `sha256-<hex>` fallback index of `subject`, read straight from the registry.
-fn fallback_digests(reg: &TestRegistry, repo: &str, subject: &str) -> Vec<String> {
-    let tag = format!("sha256-{}", subject.trim_start_matches("sha256:"));
-    let v: Value = reqwest::blocking::Client::new()
-        .get(format!("{}/v2/{repo}/manifests/{tag}", reg.base()))
-        .header("Accept", "application/vnd.oci.image.index.v1+json")
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let mut d: Vec<String> = v["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["digest"].as_str().unwrap().to_string())
-        .collect();
-    d.sort();
-    d
 }
 
 /// The sample provider's three platforms, with a CycloneDX and an SPDX SBOM attached to the
@@ -117,7 +98,7 @@ fn publish_keeps_the_referrers_it_could_not_read() {
         .as_str()
         .unwrap()
         .to_string();
-    let before = fallback_digests(&reg, "acme/demo", &linux);
+    let before = reg.fallback_digests("acme/demo", &linux);
     assert_eq!(before.len(), 2, "{before:?}");
 
     // A third SBOM, while the registry answers every read of the fallback tag with 500.
@@ -142,7 +123,7 @@ fn publish_keeps_the_referrers_it_could_not_read() {
     assert!(err.contains("500"), "{err}");
     assert!(proxy.fired("/manifests/sha256-") >= 2, "retried once");
     // Nothing lost: both referrers are still in the index.
-    assert_eq!(fallback_digests(&reg, "acme/demo", &linux), before);
+    assert_eq!(reg.fallback_digests("acme/demo", &linux), before);
 }
 
 #[test]
@@ -599,8 +580,110 @@ fn mirror_into_a_failing_registry_leaves_no_tag_and_loses_no_referrer() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(tag_exists());
     assert_eq!(
-        fallback_digests(&dest, "copy/demo", &linux),
-        fallback_digests(&src, "acme/demo", &linux),
+        dest.fallback_digests("copy/demo", &linux),
+        src.fallback_digests("acme/demo", &linux),
         "both referrers carried"
     );
+}
+
+/// `publish` of samples/dist into a fresh registry by one process per entry of `formats`
+/// (`--sbom-format`), all at once, sharing one cache directory; each must end with exit 0. Then
+/// the tag names their one index, nothing it names (or any referrer names) is missing, and each
+/// platform manifest's fallback index lists every referrer some run reported for it. Returns
+/// the registry and the runs' JSON outcomes.
+fn publish_at_once(formats: &[&str]) -> Option<(TestRegistry, Vec<Value>)> {
+    let reg = TestRegistry::start()?;
+    let d = tempfile::tempdir().unwrap();
+    let dist = d.path().join("dist");
+    copy_dir(&repo().join("samples/dist"), &dist);
+    let dest = format!("oci://{}/acme/demo", reg.host());
+    let publish = |format: &str| {
+        provguard()
+            .current_dir(d.path())
+            .args(["publish", dist.to_str().unwrap(), "--to", &dest])
+            .args(["--plain-http", "--sbom-format", format, "--json"])
+            .args(["--cache-dir", d.path().join("cache").to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let runs: Vec<Output> = std::thread::scope(|s| {
+        let handles: Vec<_> = formats
+            .iter()
+            .map(|f| s.spawn(move || publish(f)))
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let outcomes: Vec<Value> = runs
+        .iter()
+        .map(|o| {
+            assert!(o.status.success(), "{}", stderr(o));
+            serde_json::from_slice(&o.stdout).unwrap()
+        })
+        .collect();
+    let (tagged, _) = reg.manifest_of("acme/demo", "1.2.3");
+    for o in &outcomes {
+        assert_eq!(
+            Value::String(tagged.clone()),
+            o["index"],
+            "one release, one index"
+        );
+    }
+    assert_eq!(
+        reg.missing_content("acme/demo", "1.2.3"),
+        Vec::<String>::new()
+    );
+    for (i, p) in outcomes[0]["platforms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        let m = p["manifest"].as_str().unwrap();
+        let want: BTreeSet<String> = outcomes
+            .iter()
+            .flat_map(|o| o["platforms"][i]["sboms"].as_array().unwrap().clone())
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect();
+        let have: BTreeSet<String> = reg.fallback_digests("acme/demo", m).into_iter().collect();
+        assert_eq!(have, want, "{p}");
+        let tag = format!("sha256-{}", m.trim_start_matches("sha256:"));
+        assert_eq!(reg.missing_content("acme/demo", &tag), Vec::<String>::new());
+    }
+    // Scanning the version through the registry uses the attached SBOMs without drift.
+    let o = run(
+        d.path(),
+        &[
+            "sbom",
+            "--compare",
+            &format!("{dest}:1.2.3"),
+            "--plain-http",
+            "--no-cache",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    Some((reg, outcomes))
+}
+
+#[test]
+fn two_publishes_of_one_version_at_once_leave_a_consistent_registry() {
+    let Some((_reg, outcomes)) = publish_at_once(&["both", "both"]) else {
+        return;
+    };
+    for p in outcomes[0]["platforms"].as_array().unwrap() {
+        assert_eq!(p["sboms"].as_array().unwrap().len(), 2, "{p}");
+    }
+    assert_eq!(outcomes[0]["platforms"], outcomes[1]["platforms"]);
+}
+
+#[test]
+fn publishes_attaching_different_sboms_at_once_lose_no_referrer() {
+    // Each run adds its own referrer to the same fallback indexes: the last writer must not win.
+    let Some((_reg, outcomes)) = publish_at_once(&["cyclonedx", "spdx"]) else {
+        return;
+    };
+    let (a, b) = (&outcomes[0]["platforms"], &outcomes[1]["platforms"]);
+    for (pa, pb) in a.as_array().unwrap().iter().zip(b.as_array().unwrap()) {
+        assert_eq!(pa["sboms"].as_array().unwrap().len(), 1, "{pa}");
+        assert_ne!(pa["sboms"], pb["sboms"], "two different referrers");
+    }
 }

@@ -165,8 +165,38 @@ fn spdx_license(p: &Value) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Trivy's component for a Go module replaced by a local directory: no purl (there is none for
+/// a directory), named after the directory (`./dep`, as Syft names it), marked as Go by its
+/// `aquasecurity:trivy:PkgType` property. Read as that directory, without a version.
+fn trivy_local_module(c: &Value) -> Option<Module> {
+    let name = c.get("name").and_then(Value::as_str)?;
+    let go = c
+        .get("properties")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|p| {
+            p.get("name").and_then(Value::as_str) == Some("aquasecurity:trivy:PkgType")
+                && matches!(
+                    p.get("value").and_then(Value::as_str),
+                    Some("gobinary" | "gomod")
+                )
+        });
+    (go && (name.starts_with("./") || name.starts_with("../"))).then(|| Module {
+        path: name.to_string(),
+        version: None,
+        sum: None,
+        replacement: None,
+    })
+}
+
 fn cdx_components(list: &Value, out: &mut Vec<Module>, licenses: &mut BTreeMap<String, String>) {
     for c in list.as_array().into_iter().flatten() {
+        if c.get("purl").is_none()
+            && let Some(m) = trivy_local_module(c)
+        {
+            out.push(m);
+        }
         if let Some(purl) = c.get("purl").and_then(Value::as_str) {
             let name = match (
                 c.get("group").and_then(Value::as_str),
@@ -541,5 +571,26 @@ mod tests {
         let mut syft = m("./dep", "v0");
         syft.version = None;
         assert_eq!(drift(&[dep], &[syft]), []);
+    }
+
+    #[test]
+    fn trivy_names_a_locally_replaced_module_without_a_purl() {
+        // Trivy 0.76's CycloneDX of a binary with `replace example.com/dep => ./dep`.
+        let doc = br#"{"bomFormat":"CycloneDX","specVersion":"1.7","components":[
+            {"type":"library","name":"./dep","properties":[
+                {"name":"aquasecurity:trivy:PkgID","value":"./dep"},
+                {"name":"aquasecurity:trivy:PkgType","value":"gobinary"}]},
+            {"type":"library","name":"./not-go","properties":[
+                {"name":"aquasecurity:trivy:PkgType","value":"npm"}]},
+            {"type":"library","name":"dep","properties":[
+                {"name":"aquasecurity:trivy:PkgType","value":"gobinary"}]},
+            {"type":"library","name":"stdlib","version":"v1.19.8","purl":"pkg:golang/stdlib@v1.19.8"}]}"#;
+        let s = parse(doc).unwrap();
+        let paths: Vec<(&str, Option<&str>)> = s
+            .modules
+            .iter()
+            .map(|m| (m.path.as_str(), m.version.as_deref()))
+            .collect();
+        assert_eq!(paths, [("./dep", None), ("stdlib", Some("v1.19.8"))]);
     }
 }

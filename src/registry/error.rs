@@ -133,6 +133,20 @@ impl RegistryError {
     }
 }
 
+/// Whether a refused manifest put says the manifest names a blob or manifest the registry does
+/// not hold: a 400 whose envelope carries `MANIFEST_BLOB_UNKNOWN` (distribution's answer; it
+/// sends `DIGEST_INVALID` beside it when it could not read its own link file). Read from the
+/// error codes, never from the message. The writer decides whether that can settle (it pushed
+/// every referenced digest first) — see `push::Registry::put_manifest`.
+pub fn names_unknown_content(status: u16, body: &[u8]) -> bool {
+    status == 400
+        && serde_json::from_slice::<oci_client::errors::OciEnvelope>(body).is_ok_and(|e| {
+            e.errors
+                .iter()
+                .any(|x| x.code == OciErrorCode::ManifestBlobUnknown)
+        })
+}
+
 /// What an HTTP status says, refined by the OCI error codes of the body.
 pub fn status_kind(status: u16, codes: &[&OciErrorCode]) -> Kind {
     match status {
@@ -335,6 +349,29 @@ mod tests {
             RegistryError::from_status("x", 400, denied).kind(),
             Kind::Denied
         );
+    }
+
+    #[test]
+    fn a_put_naming_unknown_content_is_told_by_its_error_code() {
+        // distribution 2.8's answer while another writer rewrites a link file it reads.
+        let raced = br#"{"errors":[{"code":"DIGEST_INVALID","message":"provided digest did not match uploaded content"},{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown to registry","detail":"sha256:27"}]}"#;
+        assert!(names_unknown_content(400, raced));
+        assert_eq!(
+            RegistryError::from_status("x", 400, raced).kind(),
+            Kind::Integrity
+        );
+        for (status, body) in [
+            (500, &raced[..]),
+            (404, &raced[..]),
+            (
+                400,
+                br#"{"errors":[{"code":"MANIFEST_INVALID","message":"MANIFEST_BLOB_UNKNOWN"}]}"#,
+            ),
+            (400, b"MANIFEST_BLOB_UNKNOWN"),
+            (400, b""),
+        ] {
+            assert!(!names_unknown_content(status, body), "{status}");
+        }
     }
 
     #[test]

@@ -206,6 +206,56 @@ pub fn syft_documents_with(syft: &Path, bin: &Path, env: &[(&str, &str)]) -> [Ve
     names.map(|n| std::fs::read(d.path().join(n)).unwrap())
 }
 
+/// Trivy 0.76.0's CycloneDX SBOM of `bin` (`trivy rootfs` on a directory holding only it,
+/// offline: no database, no version check, no telemetry). Cached by the binary's bytes under
+/// `target/tools/trivy-out/`.
+pub fn trivy_cyclonedx(trivy: &Path, bin: &Path) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(bin).unwrap();
+    let cached = repo().join("target/tools/trivy-out").join(format!(
+        "{}.cdx.json",
+        hex::encode(&Sha256::digest(&bytes)[..12])
+    ));
+    if let Ok(doc) = std::fs::read(&cached) {
+        return doc;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    // Trivy reads only executable files as Go binaries.
+    let exe = root.join(bin.file_name().unwrap());
+    std::fs::write(&exe, &bytes).unwrap();
+    std::fs::set_permissions(&exe, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let out = d.path().join("cdx.json");
+    let o = Command::new(trivy)
+        .args(["rootfs", "--quiet", "--format", "cyclonedx"])
+        .args([
+            "--skip-db-update",
+            "--offline-scan",
+            "--skip-version-check",
+            "--disable-telemetry",
+        ])
+        .arg("--cache-dir")
+        .arg(d.path().join("cache"))
+        .arg("--output")
+        .arg(&out)
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "trivy {}: {}",
+        bin.display(),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let doc = std::fs::read(&out).unwrap();
+    std::fs::create_dir_all(cached.parent().unwrap()).unwrap();
+    let tmp = cached.with_extension("tmp");
+    std::fs::write(&tmp, &doc).unwrap();
+    std::fs::rename(&tmp, &cached).unwrap();
+    doc
+}
+
 /// provguard's buildinfo inventory of `bin` (one per image; one for every non-universal binary).
 pub fn buildinfo_inventory(bin: &Path) -> Inventory {
     let art = Artifact::open(bin, Limits::default()).unwrap();

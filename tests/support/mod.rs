@@ -1,6 +1,7 @@
 //! One harness for the integration tests: the provguard binary, real Go builds (cached by their
 //! inputs under `target/go-fixtures`), official-schema validation with local `$ref`s, the real
-//! Trivy builds fetched by `.ci/fetch-trivy.sh`, and small ZIP helpers.
+//! Trivy builds fetched by `.ci/fetch-trivy.sh`, ORAS built by `.ci/fetch-oras.sh`, and small ZIP
+//! helpers.
 #![allow(dead_code)]
 
 pub mod faults;
@@ -375,6 +376,17 @@ pub fn trivy(version: &str) -> Option<PathBuf> {
         Some(p)
     } else {
         missing(&format!("Trivy {version} (run .ci/fetch-trivy.sh)"));
+        None
+    }
+}
+
+/// ORAS 1.3.6, built by `.ci/fetch-oras.sh`, if there.
+pub fn oras() -> Option<PathBuf> {
+    let p = repo().join("target/tools/oras-1.3.6/oras");
+    if p.exists() {
+        Some(p)
+    } else {
+        missing("ORAS 1.3.6 (run .ci/fetch-oras.sh)");
         None
     }
 }

@@ -372,6 +372,110 @@ impl TestRegistry {
         digest
     }
 
+    /// The digests the `sha256-<hex>` fallback referrers index of `subject` lists, sorted,
+    /// read straight from the registry.
+    pub fn fallback_digests(&self, repo: &str, subject: &str) -> Vec<String> {
+        let tag = format!("sha256-{}", subject.trim_start_matches("sha256:"));
+        let v: Value = self
+            .client()
+            .get(format!("{}/v2/{repo}/manifests/{tag}", self.base()))
+            .header("Accept", "application/vnd.oci.image.index.v1+json")
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let mut d: Vec<String> = v["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["digest"].as_str().unwrap().to_string())
+            .collect();
+        d.sort();
+        d
+    }
+
+    /// Copy the provider version `tag` of `from` into `to` as it is (same digests): blobs mounted
+    /// across repositories (nothing hashed or sent again), manifests put byte for byte.
+    pub fn copy_provider(&self, from: &str, to: &str, tag: &str) {
+        let c = self.client();
+        let get = |reference: &str| {
+            let r = c
+                .get(format!("{}/v2/{from}/manifests/{reference}", self.base()))
+                .header("Accept", "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json")
+                .send()
+                .unwrap();
+            assert!(r.status().is_success(), "{from}:{reference}");
+            r.bytes().unwrap().to_vec()
+        };
+        let put = |reference: &str, bytes: Vec<u8>| {
+            let media_type = serde_json::from_slice::<Value>(&bytes).unwrap()["mediaType"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let r = c
+                .put(format!("{}/v2/{to}/manifests/{reference}", self.base()))
+                .header("Content-Type", media_type)
+                .body(bytes)
+                .send()
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 201, "{to}:{reference}");
+        };
+        let index = get(tag);
+        let entries: Value = serde_json::from_slice(&index).unwrap();
+        for e in entries["manifests"].as_array().unwrap() {
+            let digest = e["digest"].as_str().unwrap();
+            let bytes = get(digest);
+            let m: Value = serde_json::from_slice(&bytes).unwrap();
+            let layers = m["layers"].as_array().into_iter().flatten();
+            for b in layers.chain(std::iter::once(&m["config"])) {
+                let r = c
+                    .post(format!(
+                        "{}/v2/{to}/blobs/uploads/?mount={}&from={from}",
+                        self.base(),
+                        b["digest"].as_str().unwrap()
+                    ))
+                    .send()
+                    .unwrap();
+                assert_eq!(r.status().as_u16(), 201, "mount {b}");
+            }
+            put(digest, bytes);
+        }
+        put(tag, index);
+    }
+
+    /// Every digest that `reference` names, directly or through the manifests it names (an
+    /// index's manifests, a manifest's config and layers), that the registry does not hold:
+    /// empty when the whole tree is there.
+    pub fn missing_content(&self, repo: &str, reference: &str) -> Vec<String> {
+        let c = self.client();
+        let r = c
+            .get(format!("{}/v2/{repo}/manifests/{reference}", self.base()))
+            .header("Accept", "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json")
+            .send()
+            .unwrap();
+        if !r.status().is_success() {
+            return vec![reference.to_string()];
+        }
+        let m: Value = r.json().unwrap();
+        let mut missing = Vec::new();
+        for d in m["manifests"].as_array().into_iter().flatten() {
+            missing.extend(self.missing_content(repo, d["digest"].as_str().unwrap()));
+        }
+        let layers = m["layers"].as_array().into_iter().flatten();
+        let blobs = layers.chain(std::iter::once(&m["config"]));
+        for b in blobs.filter(|b| b.is_object()) {
+            let digest = b["digest"].as_str().unwrap();
+            let head = c
+                .head(format!("{}/v2/{repo}/blobs/{digest}", self.base()))
+                .send()
+                .unwrap();
+            if !head.status().is_success() {
+                missing.push(digest.to_string());
+            }
+        }
+        missing
+    }
+
     /// The digest and size of the manifest a tag names.
     pub fn manifest_of(&self, repo: &str, reference: &str) -> (String, usize) {
         let r = self
