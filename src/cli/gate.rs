@@ -23,6 +23,7 @@ pub fn run(args: &GateArgs) -> Result<u8> {
         lock: args.lock.clone(),
         policy: args.policy.clone(),
         ignore_file: args.ignore_file.clone(),
+        baseline: args.baseline.clone(),
         source: super::source_options(&args.registry, &args.cache_dir)?,
         sbom_source: args.registry.sbom_source,
         limits: Limits {

@@ -1,11 +1,13 @@
 //! The command line: clap definitions, logging set-up and exit codes
 //! (0 success, 1 policy violated, 2 error — never a panic on bad input).
 
+mod audit;
 mod buildinfo;
 mod db;
 mod gate;
 mod lock_hashes;
 mod publish;
+mod report;
 mod sbom;
 mod scan;
 mod symbols;
@@ -19,6 +21,8 @@ use crate::foundation::named::Named;
 use crate::inventory::SbomSource;
 use crate::release::local::SbomChoice;
 use crate::report::SbomFormat;
+use crate::report::audit::AuditFormat;
+use crate::report::audit::diff::DiffFormat;
 use crate::report::findings::ScanFormat;
 use crate::report::gate::GateFormat;
 
@@ -38,7 +42,15 @@ macro_rules! value_enums {
     )*};
 }
 
-value_enums!(SbomFormat, ScanFormat, GateFormat, SbomChoice, SbomSource);
+value_enums!(
+    SbomFormat,
+    ScanFormat,
+    GateFormat,
+    AuditFormat,
+    DiffFormat,
+    SbomChoice,
+    SbomSource
+);
 
 /// Supply-chain scanner for OpenTofu/Terraform providers.
 #[derive(Debug, Parser)]
@@ -62,6 +74,12 @@ pub enum Command {
     Scan(ScanArgs),
     /// Pre-merge gate: lock-file hashes, vulnerabilities and policy rules; exit 0 pass, 1 fail, 2 error.
     Gate(GateArgs),
+    /// Audit every provider of OCI namespaces, mirrors and lock-file trees into one report
+    /// (json, markdown, self-contained html); cached, concurrent, shardable.
+    Audit(audit::AuditArgs),
+    /// Join sharded audit reports, or compare two audits.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Push a provider release (dist/ with SHA256SUMS) into an OCI registry, SBOMs attached.
     Publish(PublishArgs),
     /// Copy a provider version into an OCI registry with every digest and attached SBOM.
@@ -166,6 +184,9 @@ pub struct GateArgs {
     /// Waiver file (default: ./.provguard-ignore.toml when it exists).
     #[arg(long, value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
+    /// An earlier `audit` (or `gate`) JSON report: fail only on violations it does not hold.
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
     /// Report format for stdout (default: table on a terminal, json otherwise).
     #[arg(short, long, value_enum)]
     pub format: Option<GateFormat>,
@@ -408,6 +429,8 @@ pub fn main() -> ExitCode {
         Command::Sbom(a) => sbom::run(a),
         Command::Scan(a) => scan::run(a),
         Command::Gate(a) => gate::run(a),
+        Command::Audit(a) => audit::run(a),
+        Command::Report(c) => report::run(c),
         Command::Publish(a) => publish::run_publish(a),
         Command::Mirror(a) => publish::run_mirror(a),
         Command::Db(c) => db::run(c, cli.quiet),

@@ -1,8 +1,9 @@
 //! The foundation every layer may use, and which uses no other layer: RFC 3339 time
 //! ([`time`]), semantic versions and tofu's version constraints ([`version`]), and where
-//! provguard keeps its caches ([`dirs`]).
+//! provguard keeps its caches ([`dirs`]), and a bounded worker pool ([`pool`]).
 
 pub mod dirs;
 pub mod named;
+pub mod pool;
 pub mod time;
 pub mod version;

@@ -77,9 +77,9 @@ fn index(r: &AuditReport) -> (BTreeMap<Package, ()>, BTreeMap<FindingKey, &Audit
     let mut findings = BTreeMap::new();
     for a in &r.artifacts {
         let p = Package {
-            provider: a.provider.clone(),
-            version: a.version.clone(),
-            platform: a.platform.clone(),
+            provider: a.at.provider.clone(),
+            version: a.at.version.clone(),
+            platform: a.at.platform.clone(),
         };
         for f in &a.result.findings {
             findings.insert((p.clone(), f.id.clone(), f.module.clone()), f);

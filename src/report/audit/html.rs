@@ -127,7 +127,7 @@ fn charts(o: &mut String, r: &AuditReport) {
     o.push_str("<section id=\"charts\"><h2>Charts</h2><div class=\"charts\"><figure><figcaption>Findings by severity per provider</figcaption>");
     let mut per: BTreeMap<&str, BTreeMap<&str, u64>> = BTreeMap::new();
     for a in &r.artifacts {
-        let e = per.entry(&a.provider).or_default();
+        let e = per.entry(&a.at.provider).or_default();
         for f in a.result.findings.iter().filter(|f| f.is_affected()) {
             *e.entry(f.severity.as_str()).or_default() += 1;
         }
@@ -251,7 +251,7 @@ fn findings_cell(a: &AuditArtifact) -> String {
 }
 
 fn provenance_cell(a: &AuditArtifact) -> String {
-    let mut parts = vec![a.location.clone(), a.digest.clone()];
+    let mut parts = vec![a.at.location.clone(), a.at.digest.clone()];
     if let Some(p) = &a.result.provenance {
         if let Some(k) = p.get("origin").and_then(|k| k.as_str()) {
             parts.push(format!("origin: {k}"));
@@ -268,14 +268,14 @@ fn provenance_cell(a: &AuditArtifact) -> String {
         .iter()
         .map(|p| esc(p))
         .collect::<Vec<_>>()
-        .join("<br>")
+        .join("<br/>")
 }
 
 fn providers(o: &mut String, r: &AuditReport) {
     o.push_str("<section id=\"artifacts\"><h2>Providers</h2>");
     let mut by: BTreeMap<&str, Vec<&AuditArtifact>> = BTreeMap::new();
     for a in &r.artifacts {
-        by.entry(&a.provider).or_default().push(a);
+        by.entry(&a.at.provider).or_default().push(a);
     }
     for (p, list) in by {
         let _ = write!(
@@ -288,9 +288,9 @@ fn providers(o: &mut String, r: &AuditReport) {
             let drift: Vec<String> = inv.drift.iter().map(|d| esc(&d.detail)).collect();
             let _ = write!(
                 o,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}<br><small>{}</small>{}</td><td><small>{}</small></td><td>{}</td></tr>",
-                esc(a.version.as_deref().unwrap_or("")),
-                esc(a.platform.as_deref().unwrap_or("")),
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}<br/><small>{}</small>{}</td><td><small>{}</small></td><td>{}</td></tr>",
+                esc(a.at.version.as_deref().unwrap_or("")),
+                esc(a.at.platform.as_deref().unwrap_or("")),
                 esc(&a.result.go_version),
                 findings_cell(a),
                 esc(&inv.source),
@@ -298,14 +298,14 @@ fn providers(o: &mut String, r: &AuditReport) {
                 if drift.is_empty() {
                     String::new()
                 } else {
-                    format!("<br><b class=\"fail\">drift:</b> {}", drift.join("; "))
+                    format!("<br/><b class=\"fail\">drift:</b> {}", drift.join("; "))
                 },
                 provenance_cell(a),
-                a.used_by
+                a.at.used_by
                     .iter()
                     .map(|u| esc(u))
                     .collect::<Vec<_>>()
-                    .join("<br>"),
+                    .join("<br/>"),
             );
         }
         o.push_str("</tbody></table></div>");

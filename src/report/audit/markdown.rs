@@ -111,14 +111,14 @@ pub fn render(r: &AuditReport) -> String {
         let _ = writeln!(
             o,
             "| {} | {} | {} | {} | {} | {} | {} | {} |",
-            cell(&a.provider),
-            cell(a.version.as_deref().unwrap_or("")),
-            cell(a.platform.as_deref().unwrap_or("")),
+            cell(&a.at.provider),
+            cell(a.at.version.as_deref().unwrap_or("")),
+            cell(a.at.platform.as_deref().unwrap_or("")),
             cell(&res.go_version),
             cell(&inventory),
             cell(&findings),
             policy,
-            cell(&a.used_by.join(", ")),
+            cell(&a.at.used_by.join(", ")),
         );
     }
     o

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::policy::Violation;
 use crate::analysis::vuln::{Finding, Status};
 use crate::inventory::Inventory;
+use crate::source::survey::Located;
 
 pub const SCHEMA_VERSION: u32 = 1;
 /// The `kind` every audit report carries (merge and diff refuse other documents).
@@ -68,23 +69,12 @@ pub struct CacheStats {
     pub misses: u64,
 }
 
-/// One provider package (a ZIP or an executable) of one platform.
+/// One provider package (a ZIP or an executable) of one platform: where it was found, and
+/// what analysing it gave.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct AuditArtifact {
-    /// Identity: what `--shard` partitions by and `report diff` matches on.
-    pub id: String,
-    /// Where it was found: `oci://HOST/REPO:TAG (OS_ARCH)`, or a path.
-    pub location: String,
-    /// The SOURCE argument that found it.
-    pub source: String,
-    pub provider: String,
-    pub version: Option<String>,
-    pub platform: Option<String>,
-    /// `sha256:…` of the ZIP (the lock file's `zh:`), or of the executable.
-    pub digest: String,
-    /// Lock files that pin it (lock-file sources).
-    pub used_by: Vec<String>,
+    #[serde(flatten)]
+    pub at: Located,
     #[serde(flatten)]
     pub result: ArtifactResult,
 }

@@ -112,9 +112,11 @@ impl Summary {
         policy.passed = policy.failing == 0;
         Summary {
             artifacts: artifacts.len() as u64,
-            providers: distinct(&|a| Some(a.provider.clone())),
-            versions: distinct(&|a| Some(format!("{}@{}", a.provider, a.version.as_deref()?))),
-            platforms: distinct(&|a| a.platform.clone()),
+            providers: distinct(&|a| Some(a.at.provider.clone())),
+            versions: distinct(&|a| {
+                Some(format!("{}@{}", a.at.provider, a.at.version.as_deref()?))
+            }),
+            platforms: distinct(&|a| a.at.platform.clone()),
             by_severity,
             by_reachability,
             not_affected,

@@ -13,9 +13,9 @@ pub fn render(r: &AuditReport) -> String {
     for a in &r.artifacts {
         let res = &a.result;
         let mut row = vec![
-            a.provider.clone(),
-            a.version.clone().unwrap_or_default(),
-            a.platform.clone().unwrap_or_default(),
+            a.at.provider.clone(),
+            a.at.version.clone().unwrap_or_default(),
+            a.at.platform.clone().unwrap_or_default(),
             res.go_version.clone(),
             res.inventory.source.clone(),
         ];
