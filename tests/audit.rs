@@ -625,3 +625,64 @@ fn lock_tree_evidence_and_a_self_contained_html_report() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--shard"));
 }
+
+#[test]
+fn shards_of_a_mirror_merge_byte_identical_for_n_1_3_and_7() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let db = fresh_db(dir);
+    let mirror = dir.join("mirror");
+    // Fewer versions than the registry test: this one runs twelve audits.
+    let count = versions().min(4);
+    for i in 0..count {
+        let src = dist(dir, "demo", &format!("2.0.{i}"));
+        copy_dir(&src, &mirror.join(format!("v{i}")));
+    }
+    let audit = |name: &str, shard: Option<String>| -> PathBuf {
+        let out = dir.join(format!("{name}.json"));
+        let cache = dir.join(format!("cache-{name}"));
+        let mut args = vec![
+            "audit".to_string(),
+            "mirror".into(),
+            "--db".into(),
+            db.display().to_string(),
+            "--cache-dir".into(),
+            cache.display().to_string(),
+            "--deterministic".into(),
+            "--no-symbols".into(),
+            "-o".into(),
+            format!("json={}", out.display()),
+        ];
+        if let Some(s) = shard {
+            args.extend(["--shard".into(), s]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ok(&run(dir, &args));
+        out
+    };
+    let whole = std::fs::read(audit("whole", None)).unwrap();
+    let all = ids(&serde_json::from_slice(&whole).unwrap());
+    assert_eq!(all.len(), count * 3);
+    for n in [1, 3, 7] {
+        let shards: Vec<PathBuf> = (1..=n)
+            .map(|k| audit(&format!("s{k}of{n}"), Some(format!("{k}/{n}"))))
+            .collect();
+        let mut seen = BTreeSet::new();
+        for s in &shards {
+            let part = ids(&read_json(s));
+            assert!(seen.is_disjoint(&part), "shards overlap");
+            seen.extend(part);
+        }
+        assert_eq!(seen, all, "the shards cover every artifact");
+        let mut args = vec!["report".to_string(), "merge".into()];
+        args.extend(shards.iter().map(|p| p.display().to_string()));
+        args.extend(["-f".into(), "json".into()]);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = run(dir, &args);
+        ok(&o);
+        assert!(
+            o.stdout == whole,
+            "merged {n} shards differ from the unsharded run"
+        );
+    }
+}
