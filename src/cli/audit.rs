@@ -6,12 +6,10 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 
-use super::{RegistryArgs, outputs};
-use crate::artifact::zip::Limits;
+use super::{AnalysisArgs, RegistryArgs, outputs};
+use crate::engine;
 use crate::engine::audit::{self, AuditOptions, shard};
-use crate::engine::{self, scan::DbChoice};
 use crate::foundation::named::Named;
-use crate::report::RenderOptions;
 use crate::report::audit::AuditFormat;
 
 #[derive(Debug, Args)]
@@ -56,15 +54,8 @@ pub struct AuditArgs {
     /// Cache directory: the vulnerability database, OCI blobs and audit results.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
-    /// Byte-identical output for identical input (also implied by SOURCE_DATE_EPOCH).
-    #[arg(long)]
-    pub deterministic: bool,
-    /// Refuse ZIP entries that inflate beyond this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
-    pub max_entry_size: u64,
-    /// Module level only: do not read the binaries' function tables.
-    #[arg(long)]
-    pub no_symbols: bool,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
 }
 
 pub fn run(args: &AuditArgs) -> Result<u8> {
@@ -89,23 +80,17 @@ pub fn run(args: &AuditArgs) -> Result<u8> {
         sources: args.sources.clone(),
         source: super::source_options(&args.registry, &args.cache_dir)?,
         sbom_source: args.registry.sbom_source,
-        limits: Limits {
-            max_entry: args.max_entry_size,
-            ..Limits::default()
-        },
-        db: DbChoice {
-            path: args.db.clone(),
-            cache_dir: args.cache_dir.clone(),
-        },
+        limits: args.analysis.limits(),
+        db: AnalysisArgs::db(&args.db, &args.cache_dir),
         policy: args.policy.clone(),
         ignore_file: args.ignore_file.clone(),
         jobs,
         shard,
-        symbols: !args.no_symbols,
+        symbols: !args.analysis.no_symbols,
         results_cache: (!args.registry.connect.no_cache).then_some(cache_dir),
         page_size: args.catalog_page_size,
         evidence_dir: args.evidence_dir.clone(),
-        render: RenderOptions::from_env(args.deterministic),
+        render: args.analysis.render(),
         now: engine::now(),
     })?;
     for (format, dest) in &outs {

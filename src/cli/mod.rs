@@ -156,16 +156,8 @@ pub struct ScanArgs {
     /// Exit with this code when an affected vulnerability is found (as Trivy's --exit-code).
     #[arg(long, value_name = "N")]
     pub exit_code: Option<u8>,
-    /// Byte-identical output for identical input (also implied by SOURCE_DATE_EPOCH).
-    #[arg(long)]
-    pub deterministic: bool,
-    /// Refuse ZIP entries that inflate beyond this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
-    pub max_entry_size: u64,
-    /// Module level only: do not read the binaries' function tables (every finding's
-    /// reachability is then unknown).
-    #[arg(long)]
-    pub no_symbols: bool,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
 }
 
 #[derive(Debug, Args)]
@@ -201,6 +193,13 @@ pub struct GateArgs {
     /// Cache directory: the vulnerability database and OCI blobs.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+/// How artifacts are analysed: shared by `scan`, `gate` and `audit`.
+#[derive(Debug, Args)]
+pub struct AnalysisArgs {
     /// Byte-identical output for identical input (also implied by SOURCE_DATE_EPOCH).
     #[arg(long)]
     pub deterministic: bool,
@@ -211,6 +210,27 @@ pub struct GateArgs {
     /// reachability is then unknown).
     #[arg(long)]
     pub no_symbols: bool,
+}
+
+impl AnalysisArgs {
+    pub fn limits(&self) -> crate::artifact::zip::Limits {
+        crate::artifact::zip::Limits {
+            max_entry: self.max_entry_size,
+            ..Default::default()
+        }
+    }
+
+    pub fn render(&self) -> crate::report::RenderOptions {
+        crate::report::RenderOptions::from_env(self.deterministic)
+    }
+
+    /// `--db`, else the database in the cache directory.
+    pub fn db(db: &Option<PathBuf>, cache_dir: &Option<PathBuf>) -> crate::engine::scan::DbChoice {
+        crate::engine::scan::DbChoice {
+            path: db.clone(),
+            cache_dir: cache_dir.clone(),
+        }
+    }
 }
 
 /// How a destination registry is written to.
