@@ -58,7 +58,7 @@ pub struct AuditArgs {
     pub analysis: AnalysisArgs,
 }
 
-pub fn run(args: &AuditArgs) -> Result<u8> {
+pub fn run(args: &AuditArgs, progress: bool) -> Result<u8> {
     let outs = outputs(
         args.format,
         &args.output,
@@ -92,6 +92,7 @@ pub fn run(args: &AuditArgs) -> Result<u8> {
         evidence_dir: args.evidence_dir.clone(),
         render: args.analysis.render(),
         now: engine::now(),
+        progress: progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     })?;
     for (format, dest) in &outs {
         dest.write(&report.render(*format), format.name())?;

@@ -449,7 +449,7 @@ pub fn main() -> ExitCode {
         Command::Sbom(a) => sbom::run(a),
         Command::Scan(a) => scan::run(a),
         Command::Gate(a) => gate::run(a),
-        Command::Audit(a) => audit::run(a),
+        Command::Audit(a) => audit::run(a, !cli.quiet),
         Command::Report(c) => report::run(c),
         Command::Publish(a) => publish::run_publish(a),
         Command::Mirror(a) => publish::run_mirror(a),

@@ -24,7 +24,7 @@ use super::scan::DbChoice;
 use crate::analysis::policy::checks;
 use crate::analysis::vuln::Database;
 use crate::artifact::zip::Limits;
-use crate::foundation::{pool, time, version::Version};
+use crate::foundation::{pool, progress, time, version::Version};
 use crate::inventory::SbomSource;
 use crate::report::RenderOptions;
 use crate::report::audit::model::{
@@ -57,6 +57,8 @@ pub struct AuditOptions {
     pub evidence_dir: Option<PathBuf>,
     pub render: RenderOptions,
     pub now: i64,
+    /// Draw a progress bar on stderr (the caller decides: a terminal, not `--quiet`).
+    pub progress: bool,
 }
 
 /// Artifacts in report order: provider, version (SemVer order), platform, id.
@@ -136,6 +138,7 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport> {
             .unwrap_or_default()
     });
     let (hits, misses) = (AtomicU64::new(0), AtomicU64::new(0));
+    let bar = progress::bar(planned.len() as u64, opts.progress, "auditing");
     let evidence = opts
         .evidence_dir
         .as_ref()
@@ -177,12 +180,14 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport> {
                     a.result
                 }
             };
+            bar.inc(1);
             Ok(AuditArtifact {
                 at: p.at.clone(),
                 result,
             })
         },
     )?;
+    bar.finish_and_clear();
     let mut artifacts = artifacts;
     sort(&mut artifacts);
     let cache = CacheStats {
