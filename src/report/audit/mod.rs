@@ -11,6 +11,8 @@ pub mod model;
 pub mod summary;
 mod svg;
 mod table;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
