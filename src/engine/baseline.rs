@@ -62,8 +62,10 @@ impl Baseline {
                 }
             }
         } else if let Some(vs) = doc["violations"].as_array() {
+            // A gate report names the provider only when a lock file or mirror said it; without
+            // it the violation matches any provider of that version and platform.
             for v in vs {
-                let provider = v["provider"].as_str().unwrap_or(s(&v["artifact"]));
+                let provider = s(&v["provider"]);
                 keys.insert(key(
                     s(&v["rule"]),
                     s(&v["id"]),
@@ -101,7 +103,14 @@ impl Baseline {
                 a.version.as_deref().unwrap_or(""),
                 a.platform.as_deref().unwrap_or(""),
             );
-            if self.keys.contains(&k) {
+            let any_provider = (
+                k.0.clone(),
+                k.1.clone(),
+                String::new(),
+                k.3.clone(),
+                k.4.clone(),
+            );
+            if self.keys.contains(&k) || self.keys.contains(&any_provider) {
                 v.waived = Some(format!("present in the baseline {}", self.source));
                 n += 1;
             }

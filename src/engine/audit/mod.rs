@@ -94,11 +94,23 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport> {
         Some(_) => load_waivers(opts.ignore_file.as_deref())?,
         None => Default::default(),
     };
+    // The policy's hash covers the waiver file in force and which of its waivers have lapsed
+    // by now: a cached result is never judged by yesterday's waivers.
+    let waiver_file = waivers.source.as_ref().map(PathBuf::from);
+    let lapsed: Vec<&str> = waivers
+        .list
+        .iter()
+        .filter(|w| w.expired(opts.now))
+        .map(|w| w.id.as_str())
+        .collect();
     let policy_info = match &policy {
         Some(p) => Some(PolicyInfo {
             name: p.name.clone(),
             source: p.source.clone(),
-            hash: sha256_files(&[opts.policy.as_ref(), opts.ignore_file.as_ref()])?,
+            hash: cache::key(&[
+                sha256_files(&[opts.policy.as_ref(), waiver_file.as_ref()])?,
+                lapsed.join(","),
+            ]),
         }),
         None => None,
     };
