@@ -596,6 +596,49 @@ fn lock_tree_evidence_and_a_self_contained_html_report() {
         "void elements self-closed (XML-readable)"
     );
 
+    // The policy with its waivers, per artifact: a waiver in force accepts its advisory, a
+    // lapsed one does not; the cached results are not reused under another policy.
+    std::fs::write(dir.join("policy.toml"), POLICY).unwrap();
+    std::fs::write(
+        dir.join("ignore.toml"),
+        "[[ignore]]\nid = \"GO-2024-3321\"\nreason = \"no SSH server\"\nexpires = \"2099-12-31\"\n\n[[ignore]]\nid = \"CVE-2024-24790\"\nreason = \"lapsed\"\nexpires = \"2020-01-01\"\n",
+    )
+    .unwrap();
+    let o = run(
+        dir,
+        &[
+            "audit",
+            "infra",
+            "--oci-mirror",
+            &mirror,
+            "--db",
+            db.to_str().unwrap(),
+            "--plain-http",
+            "--cache-dir",
+            dir.join("cache").to_str().unwrap(),
+            "--policy",
+            "policy.toml",
+            "--ignore-file",
+            "ignore.toml",
+            "-f",
+            "json",
+        ],
+    );
+    ok(&o);
+    let r: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["cache"]["misses"], 3, "another policy, other results");
+    for a in r["artifacts"].as_array().unwrap() {
+        let vs = a["policy"]["violations"].as_array().unwrap();
+        let by_id = |id: &str| {
+            vs.iter()
+                .find(|v| v["id"] == id)
+                .unwrap_or_else(|| panic!("{id}"))
+        };
+        assert_eq!(by_id("CVE-2024-45337")["waived"], "no SSH server");
+        assert_eq!(by_id("CVE-2024-24790")["waived"], Value::Null);
+    }
+    assert_eq!(r["summary"]["policy"]["waived"], 3);
+
     // Bad input: exit 2 and no report file.
     let out = dir.join("never.json");
     let o = run(
