@@ -58,7 +58,8 @@ pub struct AuditArgs {
     pub analysis: AnalysisArgs,
 }
 
-pub fn run(args: &AuditArgs, progress: bool) -> Result<u8> {
+/// `talk`: not `--quiet` (the progress bar on a terminal, the summary line on stderr).
+pub fn run(args: &AuditArgs, talk: bool) -> Result<u8> {
     let outs = outputs(
         args.format,
         &args.output,
@@ -92,23 +93,25 @@ pub fn run(args: &AuditArgs, progress: bool) -> Result<u8> {
         evidence_dir: args.evidence_dir.clone(),
         render: args.analysis.render(),
         now: engine::now(),
-        progress: progress && std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        progress: talk && std::io::IsTerminal::is_terminal(&std::io::stderr()),
     })?;
     for (format, dest) in &outs {
         dest.write(&report.render(*format), format.name())?;
     }
-    eprintln!(
-        "audit: {} artifact(s), {} provider(s), {} version(s); results cache {} hit(s), {} miss(es){}",
-        report.summary.artifacts,
-        report.summary.providers,
-        report.summary.versions,
-        report.cache.hits,
-        report.cache.misses,
-        match &report.summary.policy {
-            Some(p) if p.passed => "; policy passed".to_string(),
-            Some(p) => format!("; policy FAILED ({} violation(s))", p.failing),
-            None => String::new(),
-        }
-    );
+    if talk {
+        eprintln!(
+            "audit: {} artifact(s), {} provider(s), {} version(s); results cache {} hit(s), {} miss(es){}",
+            report.summary.artifacts,
+            report.summary.providers,
+            report.summary.versions,
+            report.cache.hits,
+            report.cache.misses,
+            match &report.summary.policy {
+                Some(p) if p.passed => "; policy passed".to_string(),
+                Some(p) => format!("; policy FAILED ({} violation(s))", p.failing),
+                None => String::new(),
+            }
+        );
+    }
     Ok(if report.policy_failed() { 1 } else { 0 })
 }
