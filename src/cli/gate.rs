@@ -4,10 +4,8 @@
 use anyhow::Result;
 
 use super::{GateArgs, outputs};
-use crate::artifact::zip::Limits;
-use crate::engine::{self, gate, scan::DbChoice};
+use crate::engine::{self, gate};
 use crate::foundation::named::Named;
-use crate::report::RenderOptions;
 use crate::report::gate::GateFormat;
 
 pub fn run(args: &GateArgs) -> Result<u8> {
@@ -23,18 +21,13 @@ pub fn run(args: &GateArgs) -> Result<u8> {
         lock: args.lock.clone(),
         policy: args.policy.clone(),
         ignore_file: args.ignore_file.clone(),
+        baseline: args.baseline.clone(),
         source: super::source_options(&args.registry, &args.cache_dir)?,
         sbom_source: args.registry.sbom_source,
-        limits: Limits {
-            max_entry: args.max_entry_size,
-            ..Limits::default()
-        },
-        db: DbChoice {
-            path: args.db.clone(),
-            cache_dir: args.cache_dir.clone(),
-        },
-        render: RenderOptions::from_env(args.deterministic),
-        symbols: !args.no_symbols,
+        limits: args.analysis.limits(),
+        db: super::AnalysisArgs::db(&args.db, &args.cache_dir),
+        render: args.analysis.render(),
+        symbols: !args.analysis.no_symbols,
         now: engine::now(),
     })?;
     for (format, dest) in &outs {

@@ -1,11 +1,13 @@
 //! The command line: clap definitions, logging set-up and exit codes
 //! (0 success, 1 policy violated, 2 error — never a panic on bad input).
 
+mod audit;
 mod buildinfo;
 mod db;
 mod gate;
 mod lock_hashes;
 mod publish;
+mod report;
 mod sbom;
 mod scan;
 mod symbols;
@@ -19,6 +21,8 @@ use crate::foundation::named::Named;
 use crate::inventory::SbomSource;
 use crate::release::local::SbomChoice;
 use crate::report::SbomFormat;
+use crate::report::audit::AuditFormat;
+use crate::report::audit::diff::DiffFormat;
 use crate::report::findings::ScanFormat;
 use crate::report::gate::GateFormat;
 
@@ -38,7 +42,15 @@ macro_rules! value_enums {
     )*};
 }
 
-value_enums!(SbomFormat, ScanFormat, GateFormat, SbomChoice, SbomSource);
+value_enums!(
+    SbomFormat,
+    ScanFormat,
+    GateFormat,
+    AuditFormat,
+    DiffFormat,
+    SbomChoice,
+    SbomSource
+);
 
 /// Supply-chain scanner for OpenTofu/Terraform providers.
 #[derive(Debug, Parser)]
@@ -62,6 +74,12 @@ pub enum Command {
     Scan(ScanArgs),
     /// Pre-merge gate: lock-file hashes, vulnerabilities and policy rules; exit 0 pass, 1 fail, 2 error.
     Gate(GateArgs),
+    /// Audit every provider of OCI namespaces, mirrors and lock-file trees into one report
+    /// (json, markdown, self-contained html); cached, concurrent, shardable.
+    Audit(audit::AuditArgs),
+    /// Join sharded audit reports, or compare two audits.
+    #[command(subcommand)]
+    Report(report::ReportCommand),
     /// Push a provider release (dist/ with SHA256SUMS) into an OCI registry, SBOMs attached.
     Publish(PublishArgs),
     /// Copy a provider version into an OCI registry with every digest and attached SBOM.
@@ -138,16 +156,8 @@ pub struct ScanArgs {
     /// Exit with this code when an affected vulnerability is found (as Trivy's --exit-code).
     #[arg(long, value_name = "N")]
     pub exit_code: Option<u8>,
-    /// Byte-identical output for identical input (also implied by SOURCE_DATE_EPOCH).
-    #[arg(long)]
-    pub deterministic: bool,
-    /// Refuse ZIP entries that inflate beyond this many bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 4 << 30)]
-    pub max_entry_size: u64,
-    /// Module level only: do not read the binaries' function tables (every finding's
-    /// reachability is then unknown).
-    #[arg(long)]
-    pub no_symbols: bool,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
     /// Leave the executable's SHA-256 out of the report (`executableSha256: null`): a bare
     /// executable is then not hashed, which is most of the time its scan takes. ZIP entries are
     /// hashed anyway (beside the inflating).
@@ -171,6 +181,9 @@ pub struct GateArgs {
     /// Waiver file (default: ./.provguard-ignore.toml when it exists).
     #[arg(long, value_name = "FILE")]
     pub ignore_file: Option<PathBuf>,
+    /// An earlier `audit` (or `gate`) JSON report: fail only on violations it does not hold.
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
     /// Report format for stdout (default: table on a terminal, json otherwise).
     #[arg(short, long, value_enum)]
     pub format: Option<GateFormat>,
@@ -185,6 +198,13 @@ pub struct GateArgs {
     /// Cache directory: the vulnerability database and OCI blobs.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub analysis: AnalysisArgs,
+}
+
+/// How artifacts are analysed: shared by `scan`, `gate` and `audit`.
+#[derive(Debug, Args)]
+pub struct AnalysisArgs {
     /// Byte-identical output for identical input (also implied by SOURCE_DATE_EPOCH).
     #[arg(long)]
     pub deterministic: bool,
@@ -195,6 +215,27 @@ pub struct GateArgs {
     /// reachability is then unknown).
     #[arg(long)]
     pub no_symbols: bool,
+}
+
+impl AnalysisArgs {
+    pub fn limits(&self) -> crate::artifact::zip::Limits {
+        crate::artifact::zip::Limits {
+            max_entry: self.max_entry_size,
+            ..Default::default()
+        }
+    }
+
+    pub fn render(&self) -> crate::report::RenderOptions {
+        crate::report::RenderOptions::from_env(self.deterministic)
+    }
+
+    /// `--db`, else the database in the cache directory.
+    pub fn db(db: &Option<PathBuf>, cache_dir: &Option<PathBuf>) -> crate::engine::scan::DbChoice {
+        crate::engine::scan::DbChoice {
+            path: db.clone(),
+            cache_dir: cache_dir.clone(),
+        }
+    }
 }
 
 /// How a destination registry is written to.
@@ -413,6 +454,8 @@ pub fn main() -> ExitCode {
         Command::Sbom(a) => sbom::run(a),
         Command::Scan(a) => scan::run(a),
         Command::Gate(a) => gate::run(a),
+        Command::Audit(a) => audit::run(a, !cli.quiet),
+        Command::Report(c) => report::run(c),
         Command::Publish(a) => publish::run_publish(a),
         Command::Mirror(a) => publish::run_mirror(a),
         Command::Db(c) => db::run(c, cli.quiet),

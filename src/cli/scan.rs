@@ -4,10 +4,8 @@
 use anyhow::{Result, bail};
 
 use super::{ScanArgs, outputs};
-use crate::artifact::zip::Limits;
 use crate::engine::{self, scan};
 use crate::foundation::named::Named;
-use crate::report::RenderOptions;
 use crate::report::findings::{ArtifactScan, ScanFormat, ScanReport};
 
 pub fn run(args: &ScanArgs) -> Result<u8> {
@@ -21,16 +19,10 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
     let opts = scan::ScanOptions {
         source: super::source_options(&args.registry, &args.cache_dir)?,
         sbom_source: args.registry.sbom_source,
-        limits: Limits {
-            max_entry: args.max_entry_size,
-            ..Limits::default()
-        },
-        db: scan::DbChoice {
-            path: args.db.clone(),
-            cache_dir: args.cache_dir.clone(),
-        },
+        limits: args.analysis.limits(),
+        db: super::AnalysisArgs::db(&args.db, &args.cache_dir),
         db_max_age: args.db_max_age,
-        symbols: !args.no_symbols,
+        symbols: !args.analysis.no_symbols,
         executable_hash: !args.no_executable_hash,
     };
     let inventories = scan::inventories(&args.targets, &opts)?;
@@ -41,7 +33,7 @@ pub fn run(args: &ScanArgs) -> Result<u8> {
         );
     }
     let result = scan::scan(inventories, &opts, engine::now())?;
-    let render = RenderOptions::from_env(args.deterministic);
+    let render = args.analysis.render();
     let report = ScanReport {
         db: result.db,
         artifacts: result

@@ -38,6 +38,8 @@ pub struct GateOptions {
     pub policy: Option<PathBuf>,
     /// Waiver file; `None` is `./.provguard-ignore.toml` when it exists.
     pub ignore_file: Option<PathBuf>,
+    /// An earlier audit or gate JSON report: violations it holds do not fail the gate.
+    pub baseline: Option<PathBuf>,
     pub source: SourceOptions,
     pub sbom_source: SbomSource,
     pub limits: Limits,
@@ -58,14 +60,14 @@ fn is_upx(e: &anyhow::Error) -> bool {
     })
 }
 
-fn load_policy(path: Option<&Path>) -> Result<Policy> {
+pub(crate) fn load_policy(path: Option<&Path>) -> Result<Policy> {
     match path {
         Some(p) => Policy::load(p).map_err(|e| anyhow!("bad policy: {e}")),
         None => Ok(Policy::builtin()),
     }
 }
 
-fn load_waivers(path: Option<&Path>) -> Result<Waivers> {
+pub(crate) fn load_waivers(path: Option<&Path>) -> Result<Waivers> {
     let path = match path {
         Some(p) => p,
         None if Path::new(WAIVER_FILE).is_file() => Path::new(WAIVER_FILE),
@@ -303,6 +305,13 @@ pub fn run(opts: &GateOptions) -> Result<GateReport> {
     }
     let mut violations = sink.violations;
     let notes = policy::apply_waivers(&mut violations, &waivers, opts.now);
+    if let Some(b) = &opts.baseline {
+        let n = super::baseline::Baseline::load(b)?.apply(&mut violations);
+        tracing::info!(
+            "{n} violation(s) accepted as present in the baseline {}",
+            b.display()
+        );
+    }
     // Failing first, then by severity, rule, artifact and id.
     violations.sort_by(|a, b| {
         b.fails()

@@ -1,9 +1,13 @@
 //! The commands' jobs as library components, the way cargo-audit keeps its `Auditor` apart from
 //! its CLI: [`scan`] (targets → inventories → findings against the offline database) and
 //! [`gate`] (targets and a lock file → lock checks, inventories, policy rules, waivers → a
-//! gate report). They take plain options, return report data, and know nothing of flags,
+//! gate report, with a [`baseline`] of accepted violations), and [`audit`] (sources → a
+//! surveyed, sharded, cached, concurrent audit report; [`audit::merge`] joins shards). They
+//! take plain options, return report data, and know nothing of flags,
 //! terminals or exit codes; `cli/` parses, calls them, renders and maps exit codes.
 
+pub mod audit;
+pub mod baseline;
 pub mod gate;
 pub mod scan;
 

@@ -299,11 +299,53 @@ impl Registry {
             .map_err(|e| RegistryError::from_reqwest(what, &e))
     }
 
+    /// One page of a paginated GET (`Accept: accept`): the body of a 200 and the `Link`
+    /// header's `rel="next"` target, retried on transient failures; any other status is an
+    /// error classified from it.
+    pub fn get_page(
+        &self,
+        r: &Reference,
+        url: &str,
+        accept: &str,
+        what: &str,
+    ) -> Result<(Option<String>, bytes::Bytes)> {
+        self.retry(|| {
+            let resp = self.send(r, RegistryOperation::Pull, what, |c| {
+                c.get(url).header("Accept", accept)
+            })?;
+            let status = resp.status().as_u16();
+            let next = resp
+                .headers()
+                .get_all("link")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .find(|l| l.contains("rel=\"next\"") || l.contains("rel=next"))
+                .and_then(|l| l.split(['<', '>']).nth(1).map(str::to_string));
+            let body = resp
+                .bytes()
+                .map_err(|e| RegistryError::from_reqwest(what, &e))?;
+            if status != 200 {
+                return Err(RegistryError::from_status(what, status, &body));
+            }
+            Ok((next, body))
+        })
+    }
+
     /// Make the credentials for this registry available to push calls.
     pub fn prepare_push(&self, r: &Reference) {
         self.rt.block_on(
             self.client
                 .store_auth_if_needed(r.resolve_registry(), &self.auth),
         );
+    }
+}
+
+/// A `Link` target made absolute against `origin` (`http(s)://HOST`).
+pub fn absolute(origin: &str, link: String) -> String {
+    if link.starts_with("http") {
+        link
+    } else {
+        format!("{origin}{link}")
     }
 }

@@ -7,6 +7,7 @@
 //! - [`referrers`]: the one SBOM-discovery routine (referrers API, tag schema, cosign tag);
 //! - [`index`]: the one walk of an OpenTofu provider index and its platform manifests;
 //! - [`tags`]: version tags resolved against a tofu constraint;
+//! - [`catalog`]: the repositories of a registry under a prefix, every page;
 //! - [`push`]: writes (blobs, byte-exact manifests, the referrers fallback index);
 //! - [`wire`]: the JSON shapes and references.
 //!
@@ -15,6 +16,7 @@
 
 pub mod auth;
 pub mod cache;
+pub mod catalog;
 pub mod client;
 pub mod error;
 pub mod index;

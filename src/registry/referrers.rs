@@ -4,9 +4,9 @@
 //! (`sha256-<hex>`); then cosign's `sha256-<hex>.sbom` tag. Every referrer manifest is fetched by
 //! digest and verified. A failure other than a real 404 is an error, never "no SBOM".
 
-use oci_client::{Reference, RegistryOperation};
+use oci_client::Reference;
 
-use super::client::{Registry, Result};
+use super::client::{Registry, Result, absolute};
 use super::error::{Kind, RegistryError};
 use super::wire::{Descriptor, ManifestDoc, sibling};
 use super::{INDEX_MEDIA_TYPE, MANIFEST_LIMIT, SBOM_ARTIFACT_TYPES, SBOM_LAYER_TYPES, SBOM_LIMIT};
@@ -89,27 +89,7 @@ impl Registry {
             if page > 100 {
                 return Err(protocol(r, "referrers API: more than 100 pages"));
             }
-            let answer = self.retry(|| {
-                let resp = self.send(r, RegistryOperation::Pull, &what, |c| {
-                    c.get(&url).header("Accept", INDEX_MEDIA_TYPE)
-                })?;
-                let status = resp.status().as_u16();
-                let next = resp
-                    .headers()
-                    .get_all("link")
-                    .iter()
-                    .filter_map(|v| v.to_str().ok())
-                    .flat_map(|v| v.split(','))
-                    .find(|l| l.contains("rel=\"next\"") || l.contains("rel=next"))
-                    .and_then(|l| l.split(['<', '>']).nth(1).map(str::to_string));
-                let body = resp
-                    .bytes()
-                    .map_err(|e| RegistryError::from_reqwest(&what, &e))?;
-                if status != 200 {
-                    return Err(RegistryError::from_status(&what, status, &body));
-                }
-                Ok((next, body))
-            });
+            let answer = self.get_page(r, &url, INDEX_MEDIA_TYPE, &what);
             let (next, body) = match answer {
                 Err(e) if page == 0 && e.is_not_found() => return Ok(None),
                 other => other?,
@@ -129,8 +109,7 @@ impl Registry {
             })?;
             out.extend(idx.manifests.into_iter().filter(is_sbom_referrer));
             match next {
-                Some(n) if n.starts_with("http") => url = n,
-                Some(n) => url = format!("{origin}{n}"),
+                Some(n) => url = absolute(&origin, n),
                 None => break,
             }
         }

@@ -4,6 +4,7 @@
 
 /// Kept at its old path for library users: time lives in the foundation now.
 pub use crate::foundation::time;
+pub mod audit;
 pub mod cyclonedx;
 pub mod findings;
 pub mod gate;

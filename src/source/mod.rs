@@ -5,7 +5,8 @@
 //! verifies), provider addresses resolved through `--oci-mirror` or the tofu CLI
 //! configuration's installation methods ([`address`], [`install`]), lock files pinning
 //! providers ([`lockfile`]), and the offline vulnerability database fetched over HTTP
-//! ([`vulndb`]). Network access lives here and in the registry layer
+//! ([`vulndb`]); what audit sources hold, from manifests alone ([`survey`]). Network access
+//! lives here and in the registry layer
 //! only. [`resolve`] maps each command-line target to its source.
 
 pub mod address;
@@ -14,6 +15,7 @@ pub mod local;
 pub mod lockfile;
 pub mod oci;
 pub mod protocol;
+pub mod survey;
 pub mod vulndb;
 
 use std::path::{Path, PathBuf};

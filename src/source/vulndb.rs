@@ -114,20 +114,6 @@ fn unique_suffix() -> String {
     format!("{}-{}", t.as_secs(), std::process::id())
 }
 
-fn progress_bar(len: u64, show: bool) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let pb = indicatif::ProgressBar::new(len);
-    pb.set_style(
-        indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {msg}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    pb.set_prefix("fetching advisories");
-    pb
-}
-
 #[derive(serde::Deserialize)]
 struct ModuleIndex {
     #[serde(default)]
@@ -247,7 +233,8 @@ fn fetch_layout(
         .and_then(|b| id_dates(&b).ok())
         .unwrap_or_default();
     let ids: Vec<(&String, &String)> = wanted.iter().collect();
-    let pb = progress_bar(ids.len() as u64, opts.progress);
+    let pb =
+        crate::foundation::progress::bar(ids.len() as u64, opts.progress, "fetching advisories");
     let next = AtomicUsize::new(0);
     let reused = AtomicUsize::new(0);
     let failure: Mutex<Option<anyhow::Error>> = Mutex::new(None);
