@@ -808,36 +808,11 @@ fn mirror(fx: &Fx, reg: &TestRegistry, version: &str, extra: &[&str]) -> Output 
         .unwrap()
 }
 
-/// A manifest or index of `repo` by tag or digest; `None` on 404.
-fn manifest(reg: &TestRegistry, repo: &str, reference: &str) -> Option<Value> {
-    let r = reqwest::blocking::Client::new()
-        .get(format!("{}/v2/{repo}/manifests/{reference}", reg.base()))
-        .header(
-            "Accept",
-            "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json",
-        )
-        .send()
-        .unwrap();
-    if r.status().as_u16() == 404 {
-        return None;
-    }
-    assert!(r.status().is_success(), "{reference}: {}", r.status());
-    Some(serde_json::from_slice(&r.bytes().unwrap()).unwrap())
-}
-
-fn blob(reg: &TestRegistry, repo: &str, digest: &str) -> Vec<u8> {
-    reqwest::blocking::get(format!("{}/v2/{repo}/blobs/{digest}", reg.base()))
-        .unwrap()
-        .bytes()
-        .unwrap()
-        .to_vec()
-}
-
 /// The carried-signature referrers of the index `index` (docker-registry 2.8 has no referrers
 /// API: the `sha256-<hex>` fallback tag lists them).
 fn signature_referrers(reg: &TestRegistry, index: &str) -> Vec<Value> {
     let tag = index.replace(':', "-");
-    manifest(reg, "acme/demo", &tag)
+    reg.manifest_json("acme/demo", &tag)
         .map(|i| i["manifests"].as_array().unwrap().clone())
         .unwrap_or_default()
         .into_iter()
@@ -888,7 +863,7 @@ fn mirror_carries_the_origin_signature_and_scan_verifies_it_offline() {
     }
 
     // The layout, read back as a plain client reads it (and by skopeo where installed).
-    let index = manifest(&reg, "acme/demo", "1.2.3").expect("tagged");
+    let index = reg.manifest_json("acme/demo", "1.2.3").expect("tagged");
     assert_eq!(index["artifactType"], "application/vnd.opentofu.provider");
     if Command::new("skopeo").arg("--version").output().is_ok() {
         let o = Command::new("skopeo")
@@ -902,7 +877,9 @@ fn mirror_carries_the_origin_signature_and_scan_verifies_it_offline() {
     let refs = signature_referrers(&reg, &index_digest);
     assert_eq!(refs.len(), 1, "one carried signature on the index");
     assert_eq!(out["signature"], refs[0]["digest"]);
-    let rm = manifest(&reg, "acme/demo", refs[0]["digest"].as_str().unwrap()).unwrap();
+    let rm = reg
+        .manifest_json("acme/demo", refs[0]["digest"].as_str().unwrap())
+        .unwrap();
     assert_eq!(rm["artifactType"], SIG_ARTIFACT);
     assert_eq!(rm["subject"]["digest"], index_digest.as_str());
     assert_eq!(
@@ -941,20 +918,15 @@ fn mirror_carries_the_origin_signature_and_scan_verifies_it_offline() {
     );
     let sig = fx.srv.get(&format!("{sums_path}.sig")).unwrap().body;
     assert_eq!(
-        blob(&reg, "acme/demo", layers[0]["digest"].as_str().unwrap()),
+        reg.blob("acme/demo", layers[0]["digest"].as_str().unwrap()),
         r.sums()
     );
     assert_eq!(
-        blob(&reg, "acme/demo", layers[1]["digest"].as_str().unwrap()),
+        reg.blob("acme/demo", layers[1]["digest"].as_str().unwrap()),
         sig
     );
     assert_eq!(
-        String::from_utf8(blob(
-            &reg,
-            "acme/demo",
-            layers[2]["digest"].as_str().unwrap()
-        ))
-        .unwrap(),
+        String::from_utf8(reg.blob("acme/demo", layers[2]["digest"].as_str().unwrap())).unwrap(),
         fx.armor
     );
 
@@ -1004,7 +976,7 @@ fn mirror_of_a_tampered_zip_or_a_bad_signature_pushes_nothing() {
         assert!(String::from_utf8_lossy(&o.stderr).contains("nothing was pushed"));
         assert_eq!(reg.blob_uploads(), 0, "{reason}: no blob uploaded");
         assert_eq!(reg.manifest_puts(), 0, "{reason}: no manifest written");
-        assert!(manifest(&reg, "acme/demo", "1.2.3").is_none(), "no tag");
+        assert!(reg.manifest_json("acme/demo", "1.2.3").is_none(), "no tag");
     };
 
     // One platform's ZIP tampered with (the last one fetched): the others were fine.
@@ -1029,7 +1001,7 @@ fn mirror_of_a_tampered_zip_or_a_bad_signature_pushes_nothing() {
 
     // And the same mirror, untampered, goes through (so the failures above were the checks).
     ok(&mirror(&fx, &reg, "1.2.3", &["--platform", "linux_amd64"]));
-    assert!(manifest(&reg, "acme/demo", "1.2.3").is_some());
+    assert!(reg.manifest_json("acme/demo", "1.2.3").is_some());
 }
 
 #[test]
@@ -1041,18 +1013,16 @@ fn a_doctored_carried_signature_fails_the_scan_closed() {
     let out = ok(&mirror(&fx, &reg, "1.2.3", &[]));
     let index_digest = out["index"].as_str().unwrap().to_string();
     let original = signature_referrers(&reg, &index_digest).remove(0);
-    let rm = manifest(&reg, "acme/demo", original["digest"].as_str().unwrap()).unwrap();
-    let sums = blob(
-        &reg,
-        "acme/demo",
-        rm["layers"][0]["digest"].as_str().unwrap(),
-    );
+    let rm = reg
+        .manifest_json("acme/demo", original["digest"].as_str().unwrap())
+        .unwrap();
+    let sums = reg.blob("acme/demo", rm["layers"][0]["digest"].as_str().unwrap());
     let text = String::from_utf8(sums).unwrap();
     let linux = sha256_hex(&sample_release("1.2.3").zips["linux_amd64"]);
     let doctored = text.replace(&linux, &"0".repeat(64));
     assert_ne!(doctored, text);
     let tag = index_digest.replace(':', "-");
-    let fallback = manifest(&reg, "acme/demo", &tag).unwrap();
+    let fallback = reg.manifest_json("acme/demo", &tag).unwrap();
 
     // Replace the referrer (in the fallback index) by one whose SHA256SUMS layer is `sums` and
     // signature layer `sig`.
