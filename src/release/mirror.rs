@@ -265,7 +265,7 @@ pub fn mirror_address(
         to.platforms.to_vec()
     };
     let label = format!("{} {version}", addr.full());
-    let mut packages = Vec::new();
+    let mut fetched = Vec::new();
     let mut signed: BTreeMap<Vec<u8>, (crate::source::protocol::SignedSums, Option<String>)> =
         BTreeMap::new();
     let mut unsigned = Vec::new();
@@ -293,9 +293,15 @@ pub fn mirror_address(
             }
             None => unsigned.push(p.clone()),
         }
-        packages.push(local::package(&f.target, &file_name, os, arch)?);
+        let digest = zip_digest(&f.target, &file_name)?;
+        fetched.push((
+            f.target,
+            file_name,
+            os.to_string(),
+            arch.to_string(),
+            digest,
+        ));
     }
-    packages.sort_by_key(local::Package::platform);
     let signature = match (signed.len(), unsigned.is_empty()) {
         (0, _) => {
             tracing::warn!(
@@ -327,6 +333,29 @@ pub fn mirror_address(
             "{label}: the platforms came with different SHA256SUMS files; refusing to mirror (nothing was pushed)"
         ),
     };
+    // Every platform fetched and verified: the ZIP blobs go up while the binaries are
+    // inventoried (the manifests, referrers and the tag only once all of it is done).
+    let uploads: Vec<(std::path::PathBuf, String, u64)> = fetched
+        .iter()
+        .map(|(t, _, _, _, d)| Ok((t.path.clone(), d.clone(), std::fs::metadata(&t.path)?.len())))
+        .collect::<Result<_>>()?;
+    let uploader = (!to.dry_run).then(|| {
+        let (opts, host, repo) = (to.opts.clone(), to.host.to_string(), to.repo.to_string());
+        std::thread::spawn(move || upload_blobs(&opts, &host, &repo, &uploads))
+    });
+    let packages = fetched
+        .iter()
+        .map(|(t, name, os, arch, _)| local::package(t, name, os, arch))
+        .collect::<Result<Vec<_>>>();
+    let pre = match uploader {
+        Some(h) => Some(
+            h.join()
+                .map_err(|_| anyhow!("{label}: the upload thread panicked"))??,
+        ),
+        None => None,
+    };
+    let mut packages = packages?;
+    packages.sort_by_key(local::Package::platform);
     let choice = to.generate.unwrap_or(SbomChoice::Cyclonedx);
     let sboms = packages
         .iter()
@@ -343,5 +372,61 @@ pub fn mirror_address(
         sboms,
         signature,
     };
-    publish(&plan, to.host, to.repo, to.opts, &[], to.dry_run)
+    let mut outcome = publish(&plan, to.host, to.repo, to.opts, &[], to.dry_run)?;
+    if let Some(pre) = pre {
+        // publish found the ZIPs present: count them as the upload thread did.
+        let st = &mut outcome.stats;
+        st.present = st.present.saturating_sub(release.packages.len()) + pre.present;
+        st.uploaded += pre.uploaded;
+        st.uploaded_bytes += pre.uploaded_bytes;
+        st.mounted += pre.mounted;
+    }
+    Ok(outcome)
+}
+
+/// The `sha256:<hex>` of a fetched ZIP: the signed `SHA256SUMS` line it was verified against,
+/// else hashed from the file.
+fn zip_digest(t: &Target, file_name: &str) -> Result<String> {
+    let listed = t
+        .provenance
+        .as_ref()
+        .filter(|p| {
+            p.checks
+                .contains(&crate::artifact::provenance::Check::ChecksumList)
+        })
+        .and_then(|p| p.sums.iter().find(|(n, _)| n == file_name))
+        .map(|(_, h)| h.clone());
+    let hex = match listed {
+        Some(h) => h,
+        None => crate::artifact::HashingFile::open(&t.path)
+            .and_then(|h| h.finish())
+            .with_context(|| format!("cannot hash {}", t.path.display()))?,
+    };
+    Ok(format!("sha256:{hex}"))
+}
+
+/// Upload the ZIP blobs (path, digest, size) to `host/repo` (present ones are not sent again).
+fn upload_blobs(
+    opts: &ClientOptions,
+    host: &str,
+    repo: &str,
+    blobs: &[(std::path::PathBuf, String, u64)],
+) -> Result<PushStats> {
+    let reg = Registry::new(opts, host)?;
+    let mut stats = PushStats::default();
+    let Some((_, first, _)) = blobs.first() else {
+        return Ok(stats);
+    };
+    reg.prepare_push(&repo_ref(host, repo, first));
+    for (path, digest, size) in blobs {
+        tracing::info!("pushing {digest} ({})", path.display());
+        let o = reg.ensure_blob(
+            &repo_ref(host, repo, digest),
+            digest,
+            BlobData::File(path),
+            &[],
+        )?;
+        stats.count(o, *size);
+    }
+    Ok(stats)
 }
