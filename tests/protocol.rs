@@ -545,18 +545,33 @@ fn lock_hashes_of_an_address() {
     }
 }
 
-fn terraform() -> Option<PathBuf> {
-    let t = PathBuf::from("/usr/local/bin/terraform");
-    if t.exists() {
-        Some(t)
+/// The real clients present: `/usr/local/bin/terraform`, and `tofu` as `.ci/test.sh` builds it
+/// (`target/tools/tofu/tofu`, or `$PROVGUARD_TOFU`).
+fn real_clients() -> Vec<(&'static str, PathBuf)> {
+    let mut out = Vec::new();
+    let tf = PathBuf::from("/usr/local/bin/terraform");
+    if tf.exists() {
+        out.push(("terraform", tf));
     } else {
         // Not installed by .ci/test.sh: the faithfulness check runs where a terraform exists.
         eprintln!("SKIPPED: /usr/local/bin/terraform is not available here");
-        None
     }
+    let tofu = std::env::var_os("PROVGUARD_TOFU")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/tools/tofu/tofu"));
+    if tofu.exists() {
+        out.push(("tofu", tofu));
+    } else {
+        eprintln!(
+            "SKIPPED: no tofu at {} (.ci/test.sh builds it)",
+            tofu.display()
+        );
+    }
+    out
 }
 
-/// `terraform init` in a fresh configuration requiring `addr` 1.2.3; returns the lock file.
+/// `CLIENT init` (terraform or tofu) in a fresh configuration requiring `addr` 1.2.3; returns
+/// the lock file.
 fn terraform_init(fx: &Fx, tf: &Path, addr: &str, config: &str) -> String {
     let work = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -576,11 +591,13 @@ fn terraform_init(fx: &Fx, tf: &Path, addr: &str, config: &str) -> String {
         .env("HOME", work.path())
         .env("CHECKPOINT_DISABLE", "1")
         .env_remove("TF_PLUGIN_CACHE_DIR")
+        .env_remove("TOFU_CLI_CONFIG_FILE")
         .output()
         .unwrap();
     assert!(
         o.status.success(),
-        "terraform init: {}{}",
+        "{} init: {}{}",
+        tf.display(),
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
@@ -588,13 +605,19 @@ fn terraform_init(fx: &Fx, tf: &Path, addr: &str, config: &str) -> String {
 }
 
 #[test]
-fn terraform_installs_from_the_fixture_and_its_lock_is_ours() {
-    let Some(tf) = terraform() else { return };
-    let Some(fx) = fixture() else { return };
+fn real_clients_install_from_the_fixture_and_their_lock_is_ours() {
+    for (name, tf) in real_clients() {
+        let Some(fx) = fixture() else { return };
+        eprintln!("{name}: {}", tf.display());
+        client_installs_from_the_fixture(&fx, &tf);
+    }
+}
+
+fn client_installs_from_the_fixture(fx: &Fx, tf: &Path) {
     let plat = "linux_amd64";
     // direct: terraform records h1: of its platform and every zh: of SHA256SUMS.
-    let lock = terraform_init(&fx, &tf, &fx.addr(), DIRECT);
-    let ours = lock_hashes(&fx, DIRECT, &["--platform", plat]);
+    let lock = terraform_init(fx, tf, &fx.addr(), DIRECT);
+    let ours = lock_hashes(fx, DIRECT, &["--platform", plat]);
     assert!(
         lock.contains(&ours),
         "terraform's lock:\n{lock}\nprovguard lock-hashes:\n{ours}"
@@ -607,13 +630,8 @@ fn terraform_installs_from_the_fixture_and_its_lock_is_ours() {
     let mirror = format!(
         "provider_installation {{\n  network_mirror {{\n    url = \"https://{host}/mirror/\"\n  }}\n}}\n"
     );
-    let lock = terraform_init(&fx, &tf, "example.test/acme/demo", &mirror);
-    let ours = lock_hashes_of(
-        &fx,
-        "example.test/acme/demo",
-        &mirror,
-        &["--platform", plat],
-    );
+    let lock = terraform_init(fx, tf, "example.test/acme/demo", &mirror);
+    let ours = lock_hashes_of(fx, "example.test/acme/demo", &mirror, &["--platform", plat]);
     let h1 = zip_h1(&sample_release("1.2.3").zips[plat]);
     assert!(lock.contains(&format!("\"{h1}\"")), "{lock}");
     assert!(ours.contains(&format!("\"{h1}\"")), "{ours}");
