@@ -66,19 +66,20 @@ impl Fx {
         c
     }
 
-    fn sbom(&self, config: &str, version: &str, env: &[(&str, &str)]) -> Output {
+    /// `provguard COMMAND` of the address at `version`, no retries, the fixture's cache; `args`
+    /// go before the address.
+    fn run(&self, config: &str, command: &str, version: &str, args: &[&str]) -> Command {
         let mut c = self.pg(config);
-        c.args([
-            "sbom",
-            "--registry-retries",
-            "0",
-            "--platform",
-            "linux_amd64",
-        ])
-        .arg("--cache-dir")
-        .arg(self.cache())
-        .args(["--version", version])
-        .arg(self.addr());
+        c.args([command, "--registry-retries", "0", "--version", version])
+            .arg("--cache-dir")
+            .arg(self.cache())
+            .args(args)
+            .arg(self.addr());
+        c
+    }
+
+    fn sbom(&self, config: &str, version: &str, env: &[(&str, &str)]) -> Output {
+        let mut c = self.run(config, "sbom", version, &["--platform", "linux_amd64"]);
         for (k, v) in env {
             c.env(k, v);
         }
@@ -648,6 +649,13 @@ fn client_installs_from_the_fixture(fx: &Fx, tf: &Path) {
     }
 }
 
+/// The provenance line of a table or Markdown report names the signer and the checks.
+fn shows_provenance(report: &Path, key: &str, checks: &str) {
+    let text = std::fs::read_to_string(report).unwrap();
+    assert!(text.contains(&format!("signed by key {key}")), "{text}");
+    assert!(text.contains(&format!("checks: {checks}")), "{text}");
+}
+
 /// An empty, fresh vulnerability database in Go vulndb layout at `dir`.
 fn empty_vulndb(dir: &Path) {
     std::fs::create_dir_all(dir.join("index")).unwrap();
@@ -764,15 +772,7 @@ fn gate_with_no_flags_fetches_locked_providers_from_their_source() {
     );
     let key = Gpg::key_id(&fx.fpr);
     for f in ["scan.md", "scan.txt"] {
-        let text = std::fs::read_to_string(infra.join(f)).unwrap();
-        assert!(
-            text.contains(&format!("signed by key {key}")),
-            "{f}: {text}"
-        );
-        assert!(
-            text.contains("checks: shasum,sha256sums,signature"),
-            "{f}: {text}"
-        );
+        shows_provenance(&infra.join(f), &key, "shasum,sha256sums,signature");
     }
 
     // Through a network mirror only: no origin signature, where tofu would demand one.
@@ -808,22 +808,15 @@ const SIG_ARTIFACT: &str = "application/vnd.provguard.provider-signature.v1";
 
 /// `provguard mirror ADDRESS --version V oci://REG/acme/demo`.
 fn mirror(fx: &Fx, reg: &TestRegistry, version: &str, extra: &[&str]) -> Output {
-    fx.pg(DIRECT)
-        .args([
-            "mirror",
-            "--registry-retries",
-            "0",
-            "--plain-http",
-            "--json",
-        ])
-        .arg("--cache-dir")
-        .arg(fx.cache())
-        .args(["--version", version])
-        .args(extra)
-        .arg(fx.addr())
-        .arg(format!("oci://{}/acme/demo", reg.host()))
-        .output()
-        .unwrap()
+    fx.run(
+        DIRECT,
+        "mirror",
+        version,
+        &[&["--plain-http", "--json"], extra].concat(),
+    )
+    .arg(format!("oci://{}/acme/demo", reg.host()))
+    .output()
+    .unwrap()
 }
 
 /// The carried-signature referrers of the index `index` (docker-registry 2.8 has no referrers
@@ -861,12 +854,14 @@ fn scan_oci(reg: &TestRegistry, dir: &Path) -> Output {
         .unwrap()
 }
 
+/// A docker-registry beside the HTTPS fixture.
+fn with_oci() -> Option<(TestRegistry, Fx)> {
+    Some((TestRegistry::start()?, fixture()?))
+}
+
 #[test]
 fn mirror_carries_the_origin_signature_and_scan_verifies_it_offline() {
-    let Some(reg) = TestRegistry::start() else {
-        return;
-    };
-    let Some(fx) = fixture() else { return };
+    let Some((reg, fx)) = with_oci() else { return };
     let r = sample_release("1.2.3");
     let out = ok(&mirror(&fx, &reg, "~> 1.2.0", &[]));
     assert_eq!(out["tag"], "1.2.3");
@@ -966,23 +961,16 @@ fn mirror_carries_the_origin_signature_and_scan_verifies_it_offline() {
             assert_eq!(pv["zh"][p], format!("zh:{}", sha256_hex(z)));
         }
     }
-    let table = std::fs::read_to_string(dir.path().join("scan.txt")).unwrap();
-    assert!(
-        table.contains(&format!("signed by key {key_id}")),
-        "{table}"
-    );
-    assert!(
-        table.contains("checks: oci-digest,carried-signature"),
-        "{table}"
+    shows_provenance(
+        &dir.path().join("scan.txt"),
+        &key_id,
+        "oci-digest,carried-signature",
     );
 }
 
 #[test]
 fn mirror_of_a_tampered_zip_or_a_bad_signature_pushes_nothing() {
-    let Some(reg) = TestRegistry::start() else {
-        return;
-    };
-    let Some(fx) = fixture() else { return };
+    let Some((reg, fx)) = with_oci() else { return };
     let r = sample_release("1.2.3");
     let files = fx.files("1.2.3");
     let zip_path = format!("{files}/{}", r.file_name("windows_amd64"));
@@ -1024,10 +1012,7 @@ fn mirror_of_a_tampered_zip_or_a_bad_signature_pushes_nothing() {
 
 #[test]
 fn a_doctored_carried_signature_fails_the_scan_closed() {
-    let Some(reg) = TestRegistry::start() else {
-        return;
-    };
-    let Some(fx) = fixture() else { return };
+    let Some((reg, fx)) = with_oci() else { return };
     let out = ok(&mirror(&fx, &reg, "1.2.3", &[]));
     let index_digest = out["index"].as_str().unwrap().to_string();
     let original = signature_referrers(&reg, &index_digest).remove(0);

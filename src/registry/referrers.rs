@@ -142,7 +142,7 @@ impl Registry {
                     format!("the referrers API answered something that is not an image index: {e}"),
                 )
             })?;
-            out.extend(idx.manifests.into_iter().filter(|d| keep(d)));
+            out.extend(idx.manifests.into_iter().filter(&keep));
             match next {
                 Some(n) if n.starts_with("http") => url = n,
                 Some(n) => url = format!("{origin}{n}"),
@@ -168,7 +168,7 @@ impl Registry {
                 // Anything other than an image index there means no referrers.
                 let descs = match self.try_manifest(&tag)? {
                     Some((bytes, _)) => serde_json::from_slice::<ManifestDoc>(&bytes)
-                        .map(|i| i.manifests.into_iter().filter(|d| keep(d)).collect())
+                        .map(|i| i.manifests.into_iter().filter(keep).collect())
                         .unwrap_or_default(),
                     None => Vec::new(),
                 };
