@@ -1005,6 +1005,17 @@ fn mirror_of_a_tampered_zip_or_a_bad_signature_pushes_nothing() {
     nothing_pushed("unknown issuer", &mirror(&fx, &reg, "1.2.3", &[]));
     fx.srv.set(&sig_path, good_sig);
 
+    // --dry-run: downloaded and verified, every digest computed, nothing pushed.
+    let dry = ok(&mirror(&fx, &reg, "1.2.3", &["--dry-run"]));
+    assert_eq!(dry["dryRun"], true);
+    assert!(
+        dry["signature"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:")),
+        "{dry:#}"
+    );
+    assert_eq!(reg.blob_uploads() + reg.manifest_puts(), 0);
+
     // And the same mirror, untampered, goes through (so the failures above were the checks).
     ok(&mirror(&fx, &reg, "1.2.3", &["--platform", "linux_amd64"]));
     assert!(reg.manifest_json("acme/demo", "1.2.3").is_some());
