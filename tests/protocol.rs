@@ -831,8 +831,12 @@ fn signature_referrers(reg: &TestRegistry, index: &str) -> Vec<Value> {
         .collect()
 }
 
-/// `provguard scan oci://…` with only the OCI registry reachable.
+/// `provguard scan oci://…/acme/demo:1.2.3` with only the OCI registry reachable.
 fn scan_oci(reg: &TestRegistry, dir: &Path) -> Output {
+    scan_repo(reg, "acme/demo", dir)
+}
+
+fn scan_repo(reg: &TestRegistry, repo: &str, dir: &Path) -> Output {
     empty_vulndb(&dir.join("vulndb"));
     provguard()
         .current_dir(dir)
@@ -849,7 +853,7 @@ fn scan_oci(reg: &TestRegistry, dir: &Path) -> Output {
             "--no-cache",
         ])
         .args(["--registry-retries", "0", "-o", "table=scan.txt"])
-        .arg(format!("oci://{}/acme/demo:1.2.3", reg.host()))
+        .arg(format!("oci://{}/{repo}:1.2.3", reg.host()))
         .output()
         .unwrap()
 }
@@ -965,6 +969,22 @@ fn mirror_carries_the_origin_signature_and_scan_verifies_it_offline() {
         &dir.path().join("scan.txt"),
         &key_id,
         "oci-digest,carried-signature",
+    );
+
+    // An OCI-to-OCI copy carries the signature along: the copy verifies on its own.
+    let o = provguard()
+        .args(["mirror", "--plain-http", "--no-cache", "--json"])
+        .arg(format!("oci://{}/acme/demo:1.2.3", reg.host()))
+        .arg(format!("oci://{}/copy/demo", reg.host()))
+        .output()
+        .unwrap();
+    let copy = ok(&o);
+    assert_eq!(copy["index"], index_digest.as_str());
+    assert_eq!(copy["signature"], refs[0]["digest"]);
+    let doc = ok(&scan_repo(&reg, "copy/demo", dir.path()));
+    assert_eq!(
+        doc["artifacts"][0]["provenance"]["checks"],
+        json!(["oci-digest", "carried-signature"])
     );
 }
 
