@@ -15,6 +15,7 @@ src="$root/target/tools/tofu/src-$v"
 rm -rf "$src"
 cp -r "$dir" "$src"
 chmod -R u+w "$src"
-(cd "$src" && timeout 3000 go build -o "$out.tmp" ./cmd/tofu)
+(cd "$src" && timeout 3000 go build -ldflags "-X github.com/opentofu/opentofu/version.dev=no" \
+  -o "$out.tmp" ./cmd/tofu)
 mv "$out.tmp" "$out"
 rm -rf "$src"
