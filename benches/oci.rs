@@ -11,31 +11,9 @@ mod support;
 
 mod common;
 
-use std::process::Command;
 use std::time::Instant;
 
-/// Peak RSS (KiB) of `cmd`, measured by a small Python parent so that no large address space
-/// of this process is charged to the child.
-fn peak_rss_kib(cmd: &[String]) -> (u64, f64) {
-    let t = Instant::now();
-    let o = Command::new("python3")
-        .arg("-c")
-        .arg("import resource,subprocess,sys; r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL); print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-        .args(cmd)
-        .output()
-        .expect("python3");
-    let wall = t.elapsed().as_secs_f64();
-    let out = String::from_utf8_lossy(&o.stdout);
-    let mut it = out.split_whitespace();
-    let rc: i32 = it.next().and_then(|s| s.parse().ok()).unwrap_or(-1);
-    assert_eq!(
-        rc,
-        0,
-        "provguard failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    (it.next().and_then(|s| s.parse().ok()).unwrap_or(0), wall)
-}
+use common::peak_rss_kib;
 
 fn main() {
     let Some(bin) = common::go_binary("oci") else {
@@ -69,8 +47,8 @@ fn main() {
         v.push(target.clone());
         v
     };
-    let (cold_rss, cold) = peak_rss_kib(&cmd(&["--cache-dir", cache.to_str().unwrap()]));
-    let (warm_rss, warm) = peak_rss_kib(&cmd(&["--cache-dir", cache.to_str().unwrap()]));
+    let (cold_rss, cold) = peak_rss_kib(&[], &cmd(&["--cache-dir", cache.to_str().unwrap()]));
+    let (warm_rss, warm) = peak_rss_kib(&[], &cmd(&["--cache-dir", cache.to_str().unwrap()]));
     println!("provider ZIP {zip_mb:.1} MB (binary {bin_mb:.1} MB) in a local docker-registry");
     println!(
         "fetch + verify + cache + SBOM (cold) : {:>7.0} ms, peak RSS {:>5.1} MiB (target <= 64)",
@@ -104,8 +82,8 @@ fn main() {
         to,
         "--plain-http".into(),
     ];
-    let (pub_rss, first) = peak_rss_kib(&publish);
-    let (_, again) = peak_rss_kib(&publish);
+    let (pub_rss, first) = peak_rss_kib(&[], &publish);
+    let (_, again) = peak_rss_kib(&[], &publish);
     println!(
         "upload the ZIP blob alone (baseline) : {:>7.0} ms",
         baseline * 1e3

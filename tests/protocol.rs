@@ -1,14 +1,17 @@
 //! The provider registry protocol and network mirrors against a test registry served over
 //! HTTPS on loopback (tests/support/https.rs), releases signed by keys made with real GnuPG;
-//! the fixture proved faithful by a real client (`terraform init`).
+//! the fixture proved faithful by a real client (`terraform init`). `mirror` of an address into
+//! a real docker-registry, the carried signature re-verified from it alone with the HTTPS
+//! registry stopped.
 
 mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use support::https::*;
+use support::registry::TestRegistry;
 use support::*;
 
 struct Fx {
@@ -63,19 +66,20 @@ impl Fx {
         c
     }
 
-    fn sbom(&self, config: &str, version: &str, env: &[(&str, &str)]) -> Output {
+    /// `provguard COMMAND` of the address at `version`, no retries, the fixture's cache; `args`
+    /// go before the address.
+    fn run(&self, config: &str, command: &str, version: &str, args: &[&str]) -> Command {
         let mut c = self.pg(config);
-        c.args([
-            "sbom",
-            "--registry-retries",
-            "0",
-            "--platform",
-            "linux_amd64",
-        ])
-        .arg("--cache-dir")
-        .arg(self.cache())
-        .args(["--version", version])
-        .arg(self.addr());
+        c.args([command, "--registry-retries", "0", "--version", version])
+            .arg("--cache-dir")
+            .arg(self.cache())
+            .args(args)
+            .arg(self.addr());
+        c
+    }
+
+    fn sbom(&self, config: &str, version: &str, env: &[(&str, &str)]) -> Output {
+        let mut c = self.run(config, "sbom", version, &["--platform", "linux_amd64"]);
         for (k, v) in env {
             c.env(k, v);
         }
@@ -542,18 +546,33 @@ fn lock_hashes_of_an_address() {
     }
 }
 
-fn terraform() -> Option<PathBuf> {
-    let t = PathBuf::from("/usr/local/bin/terraform");
-    if t.exists() {
-        Some(t)
+/// The real clients present: `/usr/local/bin/terraform`, and `tofu` as `.ci/test.sh` builds it
+/// (`target/tools/tofu/tofu`, or `$PROVGUARD_TOFU`).
+fn real_clients() -> Vec<(&'static str, PathBuf)> {
+    let mut out = Vec::new();
+    let tf = PathBuf::from("/usr/local/bin/terraform");
+    if tf.exists() {
+        out.push(("terraform", tf));
     } else {
         // Not installed by .ci/test.sh: the faithfulness check runs where a terraform exists.
         eprintln!("SKIPPED: /usr/local/bin/terraform is not available here");
-        None
     }
+    let tofu = std::env::var_os("PROVGUARD_TOFU")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/tools/tofu/tofu"));
+    if tofu.exists() {
+        out.push(("tofu", tofu));
+    } else {
+        eprintln!(
+            "SKIPPED: no tofu at {} (.ci/test.sh builds it)",
+            tofu.display()
+        );
+    }
+    out
 }
 
-/// `terraform init` in a fresh configuration requiring `addr` 1.2.3; returns the lock file.
+/// `CLIENT init` (terraform or tofu) in a fresh configuration requiring `addr` 1.2.3; returns
+/// the lock file.
 fn terraform_init(fx: &Fx, tf: &Path, addr: &str, config: &str) -> String {
     let work = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -573,11 +592,13 @@ fn terraform_init(fx: &Fx, tf: &Path, addr: &str, config: &str) -> String {
         .env("HOME", work.path())
         .env("CHECKPOINT_DISABLE", "1")
         .env_remove("TF_PLUGIN_CACHE_DIR")
+        .env_remove("TOFU_CLI_CONFIG_FILE")
         .output()
         .unwrap();
     assert!(
         o.status.success(),
-        "terraform init: {}{}",
+        "{} init: {}{}",
+        tf.display(),
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
@@ -585,13 +606,19 @@ fn terraform_init(fx: &Fx, tf: &Path, addr: &str, config: &str) -> String {
 }
 
 #[test]
-fn terraform_installs_from_the_fixture_and_its_lock_is_ours() {
-    let Some(tf) = terraform() else { return };
-    let Some(fx) = fixture() else { return };
+fn real_clients_install_from_the_fixture_and_their_lock_is_ours() {
+    for (name, tf) in real_clients() {
+        let Some(fx) = fixture() else { return };
+        eprintln!("{name}: {}", tf.display());
+        client_installs_from_the_fixture(&fx, &tf);
+    }
+}
+
+fn client_installs_from_the_fixture(fx: &Fx, tf: &Path) {
     let plat = "linux_amd64";
     // direct: terraform records h1: of its platform and every zh: of SHA256SUMS.
-    let lock = terraform_init(&fx, &tf, &fx.addr(), DIRECT);
-    let ours = lock_hashes(&fx, DIRECT, &["--platform", plat]);
+    let lock = terraform_init(fx, tf, &fx.addr(), DIRECT);
+    let ours = lock_hashes(fx, DIRECT, &["--platform", plat]);
     assert!(
         lock.contains(&ours),
         "terraform's lock:\n{lock}\nprovguard lock-hashes:\n{ours}"
@@ -604,13 +631,8 @@ fn terraform_installs_from_the_fixture_and_its_lock_is_ours() {
     let mirror = format!(
         "provider_installation {{\n  network_mirror {{\n    url = \"https://{host}/mirror/\"\n  }}\n}}\n"
     );
-    let lock = terraform_init(&fx, &tf, "example.test/acme/demo", &mirror);
-    let ours = lock_hashes_of(
-        &fx,
-        "example.test/acme/demo",
-        &mirror,
-        &["--platform", plat],
-    );
+    let lock = terraform_init(fx, tf, "example.test/acme/demo", &mirror);
+    let ours = lock_hashes_of(fx, "example.test/acme/demo", &mirror, &["--platform", plat]);
     let h1 = zip_h1(&sample_release("1.2.3").zips[plat]);
     assert!(lock.contains(&format!("\"{h1}\"")), "{lock}");
     assert!(ours.contains(&format!("\"{h1}\"")), "{ours}");
@@ -627,12 +649,17 @@ fn terraform_installs_from_the_fixture_and_its_lock_is_ours() {
     }
 }
 
-#[test]
-fn gate_with_no_flags_fetches_locked_providers_from_their_source() {
-    let Some(fx) = fixture() else { return };
-    let infra = fx.dir.path().join("infra");
-    std::fs::create_dir_all(infra.join("vulndb/index")).unwrap();
-    std::fs::write(infra.join("vulndb/index/modules.json"), "[]").unwrap();
+/// The provenance line of a table or Markdown report names the signer and the checks.
+fn shows_provenance(report: &Path, key: &str, checks: &str) {
+    let text = std::fs::read_to_string(report).unwrap();
+    assert!(text.contains(&format!("signed by key {key}")), "{text}");
+    assert!(text.contains(&format!("checks: {checks}")), "{text}");
+}
+
+/// An empty, fresh vulnerability database in Go vulndb layout at `dir`.
+fn empty_vulndb(dir: &Path) {
+    std::fs::create_dir_all(dir.join("index")).unwrap();
+    std::fs::write(dir.join("index/modules.json"), "[]").unwrap();
     let today = provguard::report::time::rfc3339(
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -640,10 +667,17 @@ fn gate_with_no_flags_fetches_locked_providers_from_their_source() {
             .as_secs() as i64,
     );
     std::fs::write(
-        infra.join("vulndb/index/db.json"),
-        serde_json::json!({ "modified": today }).to_string(),
+        dir.join("index/db.json"),
+        json!({ "modified": today }).to_string(),
     )
     .unwrap();
+}
+
+#[test]
+fn gate_with_no_flags_fetches_locked_providers_from_their_source() {
+    let Some(fx) = fixture() else { return };
+    let infra = fx.dir.path().join("infra");
+    empty_vulndb(&infra.join("vulndb"));
     std::fs::write(
         infra.join("policy.toml"),
         "extends = \"default\"\n[rule.go-version]\nminimum = \"1.19\"\n\n[rule.registry-host]\nallow = [\"localhost:*\"]\n",
@@ -738,15 +772,7 @@ fn gate_with_no_flags_fetches_locked_providers_from_their_source() {
     );
     let key = Gpg::key_id(&fx.fpr);
     for f in ["scan.md", "scan.txt"] {
-        let text = std::fs::read_to_string(infra.join(f)).unwrap();
-        assert!(
-            text.contains(&format!("signed by key {key}")),
-            "{f}: {text}"
-        );
-        assert!(
-            text.contains("checks: shasum,sha256sums,signature"),
-            "{f}: {text}"
-        );
+        shows_provenance(&infra.join(f), &key, "shasum,sha256sums,signature");
     }
 
     // Through a network mirror only: no origin signature, where tofu would demand one.
@@ -776,4 +802,301 @@ fn gate_with_no_flags_fetches_locked_providers_from_their_source() {
     let (code, _, err) = gate(DIRECT);
     assert_eq!(code, Some(2), "{err}");
     assert!(err.contains("archive has incorrect checksum"), "{err}");
+}
+
+const SIG_ARTIFACT: &str = "application/vnd.provguard.provider-signature.v1";
+
+/// `provguard mirror ADDRESS --version V oci://REG/acme/demo`.
+fn mirror(fx: &Fx, reg: &TestRegistry, version: &str, extra: &[&str]) -> Output {
+    fx.run(
+        DIRECT,
+        "mirror",
+        version,
+        &[&["--plain-http", "--json"], extra].concat(),
+    )
+    .arg(format!("oci://{}/acme/demo", reg.host()))
+    .output()
+    .unwrap()
+}
+
+/// The carried-signature referrers of the index `index` (docker-registry 2.8 has no referrers
+/// API: the `sha256-<hex>` fallback tag lists them).
+fn signature_referrers(reg: &TestRegistry, index: &str) -> Vec<Value> {
+    let tag = index.replace(':', "-");
+    reg.manifest_json("acme/demo", &tag)
+        .map(|i| i["manifests"].as_array().unwrap().clone())
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|d| d["artifactType"] == SIG_ARTIFACT)
+        .collect()
+}
+
+/// `provguard scan oci://…/acme/demo:1.2.3` with only the OCI registry reachable.
+fn scan_oci(reg: &TestRegistry, dir: &Path) -> Output {
+    scan_repo(reg, "acme/demo", dir)
+}
+
+fn scan_repo(reg: &TestRegistry, repo: &str, dir: &Path) -> Output {
+    empty_vulndb(&dir.join("vulndb"));
+    provguard()
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env_remove("OPENTOFU_ENFORCE_GPG_EXPIRATION")
+        .env_remove("OPENTOFU_ENFORCE_GPG_VALIDATION")
+        .args([
+            "scan",
+            "-f",
+            "json",
+            "--db",
+            "vulndb",
+            "--plain-http",
+            "--no-cache",
+        ])
+        .args(["--registry-retries", "0", "-o", "table=scan.txt"])
+        .arg(format!("oci://{}/{repo}:1.2.3", reg.host()))
+        .output()
+        .unwrap()
+}
+
+/// A docker-registry beside the HTTPS fixture.
+fn with_oci() -> Option<(TestRegistry, Fx)> {
+    Some((TestRegistry::start()?, fixture()?))
+}
+
+#[test]
+fn mirror_carries_the_origin_signature_and_scan_verifies_it_offline() {
+    let Some((reg, fx)) = with_oci() else { return };
+    let r = sample_release("1.2.3");
+    let out = ok(&mirror(&fx, &reg, "~> 1.2.0", &[]));
+    assert_eq!(out["tag"], "1.2.3");
+    let index_digest = out["index"].as_str().unwrap().to_string();
+    let platforms = out["platforms"].as_array().unwrap();
+    assert_eq!(platforms.len(), 3, "every published platform: {out:#}");
+    for p in platforms {
+        let plat = p["platform"].as_str().unwrap();
+        assert_eq!(p["zh"], sha256_hex(&r.zips[plat]), "{plat}");
+        assert_eq!(p["h1"], zip_h1(&r.zips[plat]), "{plat}");
+        assert_eq!(p["sboms"].as_array().unwrap().len(), 1, "an SBOM on {plat}");
+    }
+
+    // The layout, read back as a plain client reads it (and by skopeo where installed).
+    let index = reg.manifest_json("acme/demo", "1.2.3").expect("tagged");
+    assert_eq!(index["artifactType"], "application/vnd.opentofu.provider");
+    if Command::new("skopeo").arg("--version").output().is_ok() {
+        let o = Command::new("skopeo")
+            .args(["inspect", "--raw", "--tls-verify=false"])
+            .arg(format!("docker://{}/acme/demo:1.2.3", reg.host()))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(serde_json::from_slice::<Value>(&o.stdout).unwrap(), index);
+    }
+    let refs = signature_referrers(&reg, &index_digest);
+    assert_eq!(refs.len(), 1, "one carried signature on the index");
+    assert_eq!(out["signature"], refs[0]["digest"]);
+    let rm = reg
+        .manifest_json("acme/demo", refs[0]["digest"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(rm["artifactType"], SIG_ARTIFACT);
+    assert_eq!(rm["subject"]["digest"], index_digest.as_str());
+    assert_eq!(
+        rm["subject"]["mediaType"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    let key_id = Gpg::key_id(&fx.fpr);
+    assert_eq!(
+        rm["annotations"]["dev.provguard.provenance.address"],
+        fx.addr()
+    );
+    assert_eq!(
+        rm["annotations"]["dev.provguard.provenance.version"],
+        "1.2.3"
+    );
+    assert_eq!(
+        rm["annotations"]["dev.provguard.provenance.signing-key"],
+        key_id.as_str()
+    );
+    let layers = rm["layers"].as_array().unwrap();
+    let types: Vec<&str> = layers
+        .iter()
+        .map(|l| l["mediaType"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "application/vnd.provguard.sha256sums.v1",
+            "application/pgp-signature",
+            "application/pgp-keys"
+        ]
+    );
+    let sums_path = format!(
+        "{}/terraform-provider-demo_1.2.3_SHA256SUMS",
+        fx.files("1.2.3")
+    );
+    let sig = fx.srv.get(&format!("{sums_path}.sig")).unwrap().body;
+    assert_eq!(
+        reg.blob("acme/demo", layers[0]["digest"].as_str().unwrap()),
+        r.sums()
+    );
+    assert_eq!(
+        reg.blob("acme/demo", layers[1]["digest"].as_str().unwrap()),
+        sig
+    );
+    assert_eq!(
+        String::from_utf8(reg.blob("acme/demo", layers[2]["digest"].as_str().unwrap())).unwrap(),
+        fx.armor
+    );
+
+    // The HTTPS registry stopped: the OCI registry alone proves the origin's signature.
+    let Fx { srv, dir, .. } = fx;
+    drop(srv);
+    let o = scan_oci(&reg, dir.path());
+    let doc = ok(&o);
+    let arts = doc["artifacts"].as_array().unwrap();
+    assert_eq!(arts.len(), 3);
+    for a in arts {
+        let pv = &a["provenance"];
+        assert_eq!(pv["origin"], "oci", "{a:#}");
+        assert_eq!(pv["checks"], json!(["oci-digest", "carried-signature"]));
+        assert_eq!(pv["signature"], "verified");
+        assert_eq!(pv["signingKey"], key_id.as_str());
+        assert_eq!(pv["version"], "1.2.3");
+        for (p, z) in &r.zips {
+            assert_eq!(pv["zh"][p], format!("zh:{}", sha256_hex(z)));
+        }
+    }
+    shows_provenance(
+        &dir.path().join("scan.txt"),
+        &key_id,
+        "oci-digest,carried-signature",
+    );
+
+    // An OCI-to-OCI copy carries the signature along: the copy verifies on its own.
+    let o = provguard()
+        .args(["mirror", "--plain-http", "--no-cache", "--json"])
+        .arg(format!("oci://{}/acme/demo:1.2.3", reg.host()))
+        .arg(format!("oci://{}/copy/demo", reg.host()))
+        .output()
+        .unwrap();
+    let copy = ok(&o);
+    assert_eq!(copy["index"], index_digest.as_str());
+    assert_eq!(copy["signature"], refs[0]["digest"]);
+    let doc = ok(&scan_repo(&reg, "copy/demo", dir.path()));
+    assert_eq!(
+        doc["artifacts"][0]["provenance"]["checks"],
+        json!(["oci-digest", "carried-signature"])
+    );
+}
+
+#[test]
+fn mirror_of_a_tampered_zip_or_a_bad_signature_pushes_nothing() {
+    let Some((reg, fx)) = with_oci() else { return };
+    let r = sample_release("1.2.3");
+    let files = fx.files("1.2.3");
+    let zip_path = format!("{files}/{}", r.file_name("windows_amd64"));
+    let sig_path = format!("{files}/terraform-provider-demo_1.2.3_SHA256SUMS.sig");
+    let good_zip = fx.srv.get(&zip_path).unwrap();
+    let good_sig = fx.srv.get(&sig_path).unwrap();
+    let nothing_pushed = |reason: &str, o: &Output| {
+        fails(o, reason);
+        assert!(String::from_utf8_lossy(&o.stderr).contains("nothing was pushed"));
+        assert_eq!(reg.blob_uploads(), 0, "{reason}: no blob uploaded");
+        assert_eq!(reg.manifest_puts(), 0, "{reason}: no manifest written");
+        assert!(reg.manifest_json("acme/demo", "1.2.3").is_none(), "no tag");
+    };
+
+    // One platform's ZIP tampered with (the last one fetched): the others were fine.
+    let mut bad = good_zip.body.clone();
+    let n = bad.len();
+    bad[n / 3] ^= 0x55;
+    fx.srv.set(&zip_path, Answer::bytes(bad));
+    nothing_pushed(
+        "archive has incorrect checksum",
+        &mirror(&fx, &reg, "1.2.3", &[]),
+    );
+    fx.srv.set(&zip_path, good_zip);
+
+    // SHA256SUMS signed by a key the registry does not publish.
+    let stranger = fx.gpg.key("S <s@example.test>", "rsa2048", "1y", None);
+    fx.srv.set(
+        &sig_path,
+        Answer::bytes(fx.gpg.sign(&stranger, &r.sums(), None)),
+    );
+    nothing_pushed("unknown issuer", &mirror(&fx, &reg, "1.2.3", &[]));
+    fx.srv.set(&sig_path, good_sig);
+
+    // --dry-run: downloaded and verified, every digest computed, nothing pushed.
+    let dry = ok(&mirror(&fx, &reg, "1.2.3", &["--dry-run"]));
+    assert_eq!(dry["dryRun"], true);
+    assert!(
+        dry["signature"]
+            .as_str()
+            .is_some_and(|d| d.starts_with("sha256:")),
+        "{dry:#}"
+    );
+    assert_eq!(reg.blob_uploads() + reg.manifest_puts(), 0);
+
+    // And the same mirror, untampered, goes through (so the failures above were the checks).
+    ok(&mirror(&fx, &reg, "1.2.3", &["--platform", "linux_amd64"]));
+    assert!(reg.manifest_json("acme/demo", "1.2.3").is_some());
+}
+
+#[test]
+fn a_doctored_carried_signature_fails_the_scan_closed() {
+    let Some((reg, fx)) = with_oci() else { return };
+    let out = ok(&mirror(&fx, &reg, "1.2.3", &[]));
+    let index_digest = out["index"].as_str().unwrap().to_string();
+    let original = signature_referrers(&reg, &index_digest).remove(0);
+    let rm = reg
+        .manifest_json("acme/demo", original["digest"].as_str().unwrap())
+        .unwrap();
+    let sums = reg.blob("acme/demo", rm["layers"][0]["digest"].as_str().unwrap());
+    let text = String::from_utf8(sums).unwrap();
+    let linux = sha256_hex(&sample_release("1.2.3").zips["linux_amd64"]);
+    let doctored = text.replace(&linux, &"0".repeat(64));
+    assert_ne!(doctored, text);
+    let tag = index_digest.replace(':', "-");
+    let fallback = reg.manifest_json("acme/demo", &tag).unwrap();
+
+    // Replace the referrer (in the fallback index) by one whose SHA256SUMS layer is `sums` and
+    // signature layer `sig`.
+    let plant = |sums: &[u8], sig: Option<&[u8]>| {
+        let mut m = rm.clone();
+        let d = reg.push_blob("acme/demo", sums);
+        m["layers"][0]["digest"] = json!(d);
+        m["layers"][0]["size"] = json!(sums.len());
+        if let Some(sig) = sig {
+            let d = reg.push_blob("acme/demo", sig);
+            m["layers"][1]["digest"] = json!(d);
+            m["layers"][1]["size"] = json!(sig.len());
+        }
+        let (digest, size) = reg.push_manifest("acme/demo", None, &m);
+        let mut idx = fallback.clone();
+        idx["manifests"] = json!([{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": SIG_ARTIFACT,
+            "digest": digest,
+            "size": size,
+        }]);
+        reg.push_manifest("acme/demo", Some(&tag), &idx);
+    };
+    let dir = tempfile::tempdir().unwrap();
+
+    // SHA256SUMS altered in the registry, the original signature kept: the signature fails.
+    plant(doctored.as_bytes(), None);
+    let o = scan_oci(&reg, dir.path());
+    fails(&o, "carried signature");
+    fails(&o, "error checking signature");
+
+    // Altered and validly re-signed (by the origin's own key): the ZIP is not what it lists.
+    let resigned = fx.gpg.sign(&fx.fpr, doctored.as_bytes(), None);
+    plant(doctored.as_bytes(), Some(&resigned));
+    let o = scan_oci(&reg, dir.path());
+    fails(&o, "the signed SHA256SUMS lists");
+
+    // The original referrer back: verifies again.
+    let mut idx = fallback.clone();
+    idx["manifests"] = json!([original]);
+    reg.push_manifest("acme/demo", Some(&tag), &idx);
+    ok(&scan_oci(&reg, dir.path()));
 }

@@ -196,20 +196,8 @@ fn publish_samples_sboms_on_every_platform_lock_digests_and_idempotent_rerun() {
 }
 
 fn manifest_json(reg: &TestRegistry, repo: &str, reference: &str) -> Value {
-    let o = reqwest::blocking::Client::new()
-        .get(format!("{}/v2/{repo}/manifests/{reference}", reg.base()))
-        .header(
-            "Accept",
-            "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json",
-        )
-        .send()
-        .unwrap();
-    assert!(
-        o.status().is_success(),
-        "{repo}:{reference}: {}",
-        o.status()
-    );
-    o.json().unwrap()
+    reg.manifest_json(repo, reference)
+        .unwrap_or_else(|| panic!("{repo}:{reference}: not found"))
 }
 
 #[test]

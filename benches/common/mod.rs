@@ -3,6 +3,7 @@
 //! inflate baseline, and the peak RSS of child processes.
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The Go binary to measure, or `None` (with the reason printed) when there is nothing to do:
@@ -57,4 +58,29 @@ pub fn children_max_rss_kib() -> i64 {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
     ru.ru_maxrss
+}
+
+#[allow(dead_code)]
+/// Peak RSS (KiB) and wall time (s) of `cmd` run with `env`, measured by a small Python parent
+/// so that no large address space of this process is charged to the child.
+pub fn peak_rss_kib(env: &[(&str, &str)], cmd: &[String]) -> (u64, f64) {
+    let t = Instant::now();
+    let o = Command::new("python3")
+        .arg("-c")
+        .arg("import resource,subprocess,sys; r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL); print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        .args(cmd)
+        .envs(env.iter().copied())
+        .output()
+        .expect("python3");
+    let wall = t.elapsed().as_secs_f64();
+    let out = String::from_utf8_lossy(&o.stdout);
+    let mut it = out.split_whitespace();
+    let rc: i32 = it.next().and_then(|s| s.parse().ok()).unwrap_or(-1);
+    assert_eq!(
+        rc,
+        0,
+        "provguard failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    (it.next().and_then(|s| s.parse().ok()).unwrap_or(0), wall)
 }

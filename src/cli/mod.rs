@@ -284,16 +284,19 @@ pub struct PublishArgs {
 
 #[derive(Debug, Args)]
 pub struct MirrorArgs {
-    /// oci://HOST/REPO:VERSION, or a local dist/ or filesystem mirror directory.
+    /// oci://HOST/REPO:VERSION, a local dist/ or filesystem mirror directory, or a provider
+    /// address [HOST/]NAMESPACE/TYPE (with --version) fetched and verified as tofu installs it.
     #[arg(value_name = "SOURCE")]
     pub source: String,
     /// Destination repository, oci://HOST/REPO.
     #[arg(value_name = "oci://DEST_HOST/REPO")]
     pub dest: String,
-    /// For a local source holding several versions: which one.
+    /// For a provider address: the version, exact or a tofu constraint ('~> 5.0'). For a local
+    /// source holding several versions: which one.
     #[arg(long, value_name = "V")]
     pub version: Option<String>,
-    /// Attach SBOMs generated from the binary where the source has none.
+    /// Attach SBOMs generated from the binary where the source has none (always, for a
+    /// provider address).
     #[arg(long)]
     pub generate_sboms: bool,
     /// Format of generated SBOMs.

@@ -1,5 +1,6 @@
 //! `provguard publish` and `provguard mirror`: the release workflow step (a checked local release
-//! into a registry, SBOMs attached) and the copy of a provider version between registries.
+//! into a registry, SBOMs attached) and the copy of a provider version into a registry — from
+//! another OCI registry, local files, or a provider address (registry protocol, network mirror).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -66,6 +67,7 @@ pub fn run_publish(args: &PublishArgs) -> Result<u8> {
     let plan = Plan {
         release: &release,
         sboms,
+        signature: None,
     };
     let outcome = publish(&plan, &host, &repo, &opts, &args.mount_from, args.dry_run)
         .with_context(|| format!("publishing to {}", args.to))?;
@@ -76,7 +78,43 @@ pub fn run_publish(args: &PublishArgs) -> Result<u8> {
 pub fn run_mirror(args: &MirrorArgs) -> Result<u8> {
     let (host, repo) = parse_destination(&args.dest)?;
     let dest_opts = push_options(&args.push)?;
-    let outcome = if args.source.starts_with("oci://") {
+    let is_address = !args.source.starts_with("oci://")
+        && !std::path::Path::new(&args.source).exists()
+        && args.source.contains('/')
+        && args.source.split('/').count() <= 3;
+    let outcome = if is_address {
+        let constraint = args.version.as_deref().ok_or_else(|| {
+            anyhow!(
+                "{}: a provider address needs --version (exact, or a constraint such as '~> 5.0')",
+                args.source
+            )
+        })?;
+        // The origin is read with the CLI configuration's credentials: --username is for the
+        // destination.
+        let src = crate::source::SourceOptions {
+            registry: ClientOptions {
+                credentials: Default::default(),
+                ..dest_opts.clone()
+            },
+            platforms: args.push.connect.platforms.clone(),
+            version: Some(constraint.to_string()),
+            ..Default::default()
+        };
+        mirror::mirror_address(
+            &args.source,
+            constraint,
+            &src,
+            &mirror::MirrorTo {
+                host: &host,
+                repo: &repo,
+                opts: &dest_opts,
+                platforms: &args.push.connect.platforms,
+                generate: Some(args.sbom_format),
+                dry_run: args.dry_run,
+            },
+        )
+        .with_context(|| format!("mirroring {} to {}", args.source, args.dest))?
+    } else if args.source.starts_with("oci://") {
         let src = OciTarget::parse(&args.source)?;
         // The source is read with the auth files only: --username is for the destination.
         let src_opts = ClientOptions {
@@ -117,6 +155,7 @@ pub fn run_mirror(args: &MirrorArgs) -> Result<u8> {
         let plan = Plan {
             release: &release,
             sboms,
+            signature: None,
         };
         publish(&plan, &host, &repo, &dest_opts, &[], args.dry_run)?
     };

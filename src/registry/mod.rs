@@ -4,7 +4,8 @@
 //!
 //! - [`client`]: transport, credentials ([`auth`]), the verified blob cache ([`cache`]),
 //!   retries, manifests and blobs;
-//! - [`referrers`]: the one SBOM-discovery routine (referrers API, tag schema, cosign tag);
+//! - [`referrers`]: the one referrer-discovery routine (referrers API, tag schema, cosign tag)
+//!   for SBOMs and for the carried origin signature;
 //! - [`index`]: the one walk of an OpenTofu provider index and its platform manifests;
 //! - [`tags`]: version tags resolved against a tofu constraint;
 //! - [`catalog`]: the repositories of a registry under a prefix, every page;
@@ -53,3 +54,23 @@ pub const SBOM_LAYER_TYPES: [&str; 3] = [
 ];
 /// SBOM documents larger than this are not downloaded.
 pub const SBOM_LIMIT: u64 = 64 << 20;
+
+/// The referrer `provguard mirror` attaches to a provider index: the origin registry's
+/// `SHA256SUMS`, its detached OpenPGP signature and the signing key(s), one layer each, so the
+/// origin's signature can be checked again from the OCI registry alone (README, "Carried
+/// signatures").
+pub const SIGNATURE_ARTIFACT_TYPE: &str = "application/vnd.provguard.provider-signature.v1";
+/// Its layers: the `SHA256SUMS` file byte for byte, the binary detached signature, and one
+/// ASCII-armored public key per layer, in the registry's order.
+pub const SUMS_LAYER_TYPE: &str = "application/vnd.provguard.sha256sums.v1";
+pub const SIG_LAYER_TYPE: &str = "application/pgp-signature";
+pub const KEY_LAYER_TYPE: &str = "application/pgp-keys";
+/// Its annotations: the origin address, version, registry host and the signing key's ID.
+pub const ANNOTATION_ADDRESS: &str = "dev.provguard.provenance.address";
+pub const ANNOTATION_VERSION: &str = "dev.provguard.provenance.version";
+pub const ANNOTATION_HOST: &str = "dev.provguard.provenance.host";
+pub const ANNOTATION_KEY_ID: &str = "dev.provguard.provenance.signing-key";
+/// Each of its layers is at most this large (tofu caps `SHA256SUMS` and its signature at 1 MiB).
+pub const SIGNATURE_LIMIT: u64 = 1 << 20;
+/// The title annotation of a layer (the ZIP's file name in a platform manifest).
+pub const TITLE_ANNOTATION: &str = "org.opencontainers.image.title";

@@ -1,15 +1,20 @@
-//! SBOM referrers of a manifest, discovered in the one order every command uses (fetch, mirror,
-//! publish): the OCI 1.1 referrers API (every `Link` page, SBOM artifact types kept on the
+//! Referrers of a manifest, discovered in the one order every command uses (fetch, mirror,
+//! publish): the OCI 1.1 referrers API (every `Link` page, artifact types filtered on the
 //! client whatever `OCI-Filters-Applied` says); only on its 404, the referrers tag schema
-//! (`sha256-<hex>`); then cosign's `sha256-<hex>.sbom` tag. Every referrer manifest is fetched by
-//! digest and verified. A failure other than a real 404 is an error, never "no SBOM".
+//! (`sha256-<hex>`); for SBOMs then cosign's `sha256-<hex>.sbom` tag. Two kinds are looked
+//! for: SBOMs, and the origin signature `provguard mirror` carries on a provider index
+//! ([`super::SIGNATURE_ARTIFACT_TYPE`]). Every referrer manifest is fetched by digest and
+//! verified. A failure other than a real 404 is an error, never "nothing attached".
 
 use oci_client::Reference;
 
 use super::client::{Registry, Result, absolute};
 use super::error::{Kind, RegistryError};
 use super::wire::{Descriptor, ManifestDoc, sibling};
-use super::{INDEX_MEDIA_TYPE, MANIFEST_LIMIT, SBOM_ARTIFACT_TYPES, SBOM_LAYER_TYPES, SBOM_LIMIT};
+use super::{
+    INDEX_MEDIA_TYPE, MANIFEST_LIMIT, SBOM_ARTIFACT_TYPES, SBOM_LAYER_TYPES, SBOM_LIMIT,
+    SIGNATURE_ARTIFACT_TYPE,
+};
 
 /// How a referrer was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -59,7 +64,7 @@ pub struct Referrer {
     pub cosign_tag: Option<String>,
 }
 
-/// An SBOM document read from a referrer's layer, digest-verified.
+/// A document read from a referrer's layer, digest-verified.
 #[derive(Debug, Clone)]
 pub struct SbomLayer {
     pub media_type: String,
@@ -73,14 +78,24 @@ pub fn is_sbom_referrer(d: &Descriptor) -> bool {
         .is_some_and(|t| SBOM_ARTIFACT_TYPES.contains(&t))
 }
 
+/// Whether an index entry is a carried origin signature.
+pub fn is_signature_referrer(d: &Descriptor) -> bool {
+    d.artifact_type.as_deref() == Some(SIGNATURE_ARTIFACT_TYPE)
+}
+
 fn protocol(r: &Reference, detail: impl Into<String>) -> RegistryError {
     RegistryError::new(Kind::Protocol, r.whole(), detail)
 }
 
 impl Registry {
-    /// The referrers API for `subject`, every page, SBOM descriptors only. `None` when the
-    /// registry has no referrers API (a 404 on the first page, as the spec says to read it).
-    fn referrers_api(&self, r: &Reference, subject: &str) -> Result<Option<Vec<Descriptor>>> {
+    /// The referrers API for `subject`, every page, the descriptors `keep` accepts. `None` when
+    /// the registry has no referrers API (a 404 on the first page, as the spec says to read it).
+    fn referrers_api(
+        &self,
+        r: &Reference,
+        subject: &str,
+        keep: fn(&Descriptor) -> bool,
+    ) -> Result<Option<Vec<Descriptor>>> {
         let origin = self.origin(r);
         let mut url = format!("{origin}/v2/{}/referrers/{subject}", r.repository());
         let what = format!("{}: referrers API for {subject}", r.whole());
@@ -107,7 +122,7 @@ impl Registry {
                     format!("the referrers API answered something that is not an image index: {e}"),
                 )
             })?;
-            out.extend(idx.manifests.into_iter().filter(is_sbom_referrer));
+            out.extend(idx.manifests.into_iter().filter(&keep));
             match next {
                 Some(n) => url = absolute(&origin, n),
                 None => break,
@@ -116,17 +131,23 @@ impl Registry {
         Ok(Some(out))
     }
 
-    /// Every SBOM referrer of `subject` (a digest in `r`'s repository), in discovery order.
-    pub fn sbom_referrers(&self, r: &Reference, subject: &str) -> Result<Vec<Referrer>> {
+    /// The referrers of `subject` (a digest in `r`'s repository) that `keep` accepts, through
+    /// the referrers API or, without one, the `sha256-<hex>` tag, each fetched and verified.
+    fn referrers_of(
+        &self,
+        r: &Reference,
+        subject: &str,
+        keep: fn(&Descriptor) -> bool,
+    ) -> Result<Vec<Referrer>> {
         let hex = subject.trim_start_matches("sha256:");
-        let (descs, via) = match self.referrers_api(r, subject)? {
+        let (descs, via) = match self.referrers_api(r, subject, keep)? {
             Some(d) => (d, Via::ReferrersApi),
             None => {
                 let tag = sibling(r, &format!("sha256-{hex}"));
                 // Anything other than an image index there means no referrers.
                 let descs = match self.try_manifest(&tag)? {
                     Some((bytes, _)) => serde_json::from_slice::<ManifestDoc>(&bytes)
-                        .map(|i| i.manifests.into_iter().filter(is_sbom_referrer).collect())
+                        .map(|i| i.manifests.into_iter().filter(keep).collect())
                         .unwrap_or_default(),
                     None => Vec::new(),
                 };
@@ -154,6 +175,19 @@ impl Registry {
                 cosign_tag: None,
             });
         }
+        Ok(out)
+    }
+
+    /// The carried origin signatures attached to `subject` (a provider index), in discovery
+    /// order.
+    pub fn signature_referrers(&self, r: &Reference, subject: &str) -> Result<Vec<Referrer>> {
+        self.referrers_of(r, subject, is_signature_referrer)
+    }
+
+    /// Every SBOM referrer of `subject` (a digest in `r`'s repository), in discovery order.
+    pub fn sbom_referrers(&self, r: &Reference, subject: &str) -> Result<Vec<Referrer>> {
+        let hex = subject.trim_start_matches("sha256:");
+        let mut out = self.referrers_of(r, subject, is_sbom_referrer)?;
         let cosign = format!("sha256-{hex}.sbom");
         if let Some((bytes, digest)) = self.try_manifest(&sibling(r, &cosign))? {
             let doc: ManifestDoc = serde_json::from_slice(&bytes)
@@ -177,15 +211,27 @@ impl Registry {
 
     /// The SBOM documents in a referrer's layers, each size-capped and digest-verified.
     pub fn sbom_layers(&self, r: &Reference, referrer: &Referrer) -> Result<Vec<SbomLayer>> {
+        self.referrer_layers(r, referrer, &SBOM_LAYER_TYPES, SBOM_LIMIT)
+    }
+
+    /// The layers of `referrer` whose media type is one of `types`, each at most `limit`
+    /// bytes and digest-verified, in manifest order.
+    pub fn referrer_layers(
+        &self,
+        r: &Reference,
+        referrer: &Referrer,
+        types: &[&str],
+        limit: u64,
+    ) -> Result<Vec<SbomLayer>> {
         referrer
             .doc
             .layers
             .iter()
-            .filter(|l| SBOM_LAYER_TYPES.contains(&l.media_type.as_str()))
+            .filter(|l| types.contains(&l.media_type.as_str()))
             .map(|l| {
                 Ok(SbomLayer {
                     media_type: l.media_type.clone(),
-                    bytes: self.small_blob(&sibling(r, &l.digest), l, SBOM_LIMIT)?,
+                    bytes: self.small_blob(&sibling(r, &l.digest), l, limit)?,
                 })
             })
             .collect()

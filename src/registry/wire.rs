@@ -2,6 +2,8 @@
 //! (lenient serde views: unknown fields ignored, every field defaulted), references to them
 //! (`oci://HOST/REPO:TAG`), and the sha256 digest of bytes.
 
+use std::collections::BTreeMap;
+
 use anyhow::{Result, anyhow, bail};
 use oci_client::Reference;
 use serde::Deserialize;
@@ -25,6 +27,23 @@ pub struct Descriptor {
     pub size: u64,
     #[serde(default)]
     pub platform: Option<Platform>,
+    #[serde(default, deserialize_with = "string_annotations")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// Annotations, leniently: entries whose value is not a string are dropped, anything other
+/// than an object reads as none.
+fn string_annotations<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<BTreeMap<String, String>, D::Error> {
+    let v = serde_json::Value::deserialize(d)?;
+    Ok(v.as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect()
+        })
+        .unwrap_or_default())
 }
 
 /// The `platform` of an index entry.
@@ -52,6 +71,8 @@ pub struct ManifestDoc {
     pub manifests: Vec<Descriptor>,
     #[serde(default)]
     pub layers: Vec<Descriptor>,
+    #[serde(default, deserialize_with = "string_annotations")]
+    pub annotations: BTreeMap<String, String>,
 }
 
 impl ManifestDoc {

@@ -157,55 +157,27 @@ pub fn read(
     let mut packages: Vec<Package> = Vec::new();
     let mut problems = Vec::new();
     for (t, z) in zips {
-        let invs = crate::inventory::collect::inventories_of(
-            &t,
-            Limits::default(),
-            gobin::ReadOptions { hash: true },
-            SbomSource::Binary,
-            false,
-        )?;
-        let inventory = invs
-            .into_iter()
-            .next()
-            .ok_or_else(|| anyhow!("{}: no executable image", t.path.display()))?;
-        let zh = inventory
-            .subject
-            .zip_sha256
-            .clone()
-            .ok_or_else(|| anyhow!("{}: ZIP hash missing", t.path.display()))?;
         let file_name = t
             .path
             .file_name()
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_string();
+        let pkg = package(&t, &file_name, &z.os, &z.arch)?;
         if let Some(sums) = &sums {
             match sums.get(&file_name) {
                 None => problems.push(format!("{file_name} is not listed in {sums_name}")),
-                Some(s) if *s != zh => problems.push(format!(
-                    "{file_name}: sha256 {zh} does not match {sums_name} ({s})"
+                Some(s) if *s != pkg.zh => problems.push(format!(
+                    "{file_name}: sha256 {} does not match {sums_name} ({s})",
+                    pkg.zh
                 )),
                 Some(_) => {}
             }
         }
-        let platform = format!("{}_{}", z.os, z.arch);
-        if packages.iter().any(|p| p.platform() == platform) {
-            bail!("two ZIPs for {platform}");
+        if packages.iter().any(|p| p.platform() == pkg.platform()) {
+            bail!("two ZIPs for {}", pkg.platform());
         }
-        packages.push(Package {
-            os: z.os,
-            arch: z.arch,
-            size: std::fs::metadata(&t.path)?.len(),
-            h1: {
-                // The executable's SHA-256 is known from the scan; only other entries are read.
-                let exe = inventory.subject.exe_digest();
-                hashes::zip_h1_known(&t.path, exe.as_ref().map(|(n, s)| (n.as_str(), *s)))?
-            },
-            path: t.path.clone(),
-            file_name,
-            zh,
-            inventory,
-        });
+        packages.push(pkg);
     }
     if !problems.is_empty() {
         bail!(
@@ -219,6 +191,40 @@ pub fn read(
         version: ver,
         packages,
         sums: sums_path,
+    })
+}
+
+/// The ZIP at `t` (released as `file_name`, for `os`/`arch`), inventoried once: its `zh:`
+/// from the scan, its `h1:` from the entries.
+pub fn package(t: &Target, file_name: &str, os: &str, arch: &str) -> Result<Package> {
+    let invs = crate::inventory::collect::inventories_of(
+        t,
+        Limits::default(),
+        gobin::ReadOptions { hash: true },
+        SbomSource::Binary,
+        false,
+    )?;
+    let inventory = invs
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("{}: no executable image", t.path.display()))?;
+    let zh = inventory
+        .subject
+        .zip_sha256
+        .clone()
+        .ok_or_else(|| anyhow!("{}: ZIP hash missing", t.path.display()))?;
+    // The executable's SHA-256 is known from the scan; only other entries are read.
+    let exe = inventory.subject.exe_digest();
+    let h1 = hashes::zip_h1_known(&t.path, exe.as_ref().map(|(n, s)| (n.as_str(), *s)))?;
+    Ok(Package {
+        os: os.to_string(),
+        arch: arch.to_string(),
+        size: std::fs::metadata(&t.path)?.len(),
+        h1,
+        path: t.path.clone(),
+        file_name: file_name.to_string(),
+        zh,
+        inventory,
     })
 }
 

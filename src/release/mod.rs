@@ -33,6 +33,24 @@ pub struct SbomDoc {
     pub origin: String,
 }
 
+/// The origin registry's signed checksum list of a release, carried into OCI as one referrer
+/// of the index so the signature can be checked again later from the mirror alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CarriedSignature {
+    /// `terraform-provider-TYPE_VERSION_SHA256SUMS`: the layer's title.
+    pub sums_name: String,
+    pub sums: Vec<u8>,
+    /// Binary detached OpenPGP signature of `sums`.
+    pub signature: Vec<u8>,
+    /// ASCII-armored public keys, in the registry's order.
+    pub keys: Vec<String>,
+    /// `HOST/NAMESPACE/TYPE`, the version, the origin host, the key that verified it.
+    pub address: String,
+    pub version: String,
+    pub host: String,
+    pub key_id: Option<String>,
+}
+
 /// What was (or would be) published for one platform.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -58,6 +76,8 @@ pub struct Outcome {
     pub stats: PushStats,
     /// Whether referrers went into `sha256-<hex>` fallback indexes (no referrers API).
     pub fallback_tags: bool,
+    /// The carried-signature referrer of the index (`mirror` from a provider registry).
+    pub signature: Option<String>,
 }
 
 impl Outcome {
@@ -90,6 +110,13 @@ impl Outcome {
         let mut s = String::new();
         let _ = writeln!(s, "{t}");
         let verb = if self.dry_run { "would be" } else { "is" };
+        if let Some(d) = &self.signature {
+            let _ = writeln!(
+                s,
+                "origin signature (SHA256SUMS, signature, keys) {} attached to the index: {d}",
+                if self.dry_run { "would be" } else { "is" }
+            );
+        }
         let _ = writeln!(
             s,
             "index {} {verb} tagged {} in {}",
@@ -217,19 +244,45 @@ impl Dest<'_> {
         sbom: &SbomDoc,
         stats: &mut PushStats,
     ) -> Result<(String, bool)> {
-        let (layer, bytes) = layout::sbom_referrer(sbom, subject);
+        let (_, bytes) = layout::sbom_referrer(sbom, subject);
+        self.attach_layers(subject.0, &[&sbom.bytes], &bytes, stats)
+    }
+
+    /// Attach the carried signature to the index `subject` (digest, size).
+    pub fn attach_signature(
+        &self,
+        subject: (&str, usize),
+        sig: &CarriedSignature,
+        stats: &mut PushStats,
+    ) -> Result<(String, bool)> {
+        let bytes = layout::signature_referrer(sig, subject);
+        let mut blobs: Vec<&[u8]> = vec![&sig.sums, &sig.signature];
+        blobs.extend(sig.keys.iter().map(|k| k.as_bytes()));
+        self.attach_layers(subject.0, &blobs, &bytes, stats)
+    }
+
+    /// The empty config, every layer blob, then the referrer manifest `bytes` of `subject`.
+    fn attach_layers(
+        &self,
+        subject: &str,
+        layers: &[&[u8]],
+        bytes: &[u8],
+        stats: &mut PushStats,
+    ) -> Result<(String, bool)> {
         self.blob(
             &layout::empty_digest(),
             2,
             BlobData::Bytes(layout::EMPTY_CONFIG),
             stats,
         )?;
-        self.blob(
-            &layer,
-            sbom.bytes.len() as u64,
-            BlobData::Bytes(&sbom.bytes),
-            stats,
-        )?;
-        self.referrer(subject.0, &bytes, stats)
+        for l in layers {
+            self.blob(
+                &layout::digest(l),
+                l.len() as u64,
+                BlobData::Bytes(l),
+                stats,
+            )?;
+        }
+        self.referrer(subject, bytes, stats)
     }
 }

@@ -1,7 +1,8 @@
 //! `provguard publish`: a checked local release into `oci://HOST/REPO`, tagged with its version,
 //! one SBOM (or two) attached to every platform manifest. Push order: ZIP blobs and the empty
 //! config, platform manifests, the SBOM blobs and referrers (each recorded in the `sha256-<hex>`
-//! fallback index when the registry has no referrers API), and last the index under its tag, so
+//! fallback index when the registry has no referrers API), the carried origin signature on the
+//! index (`mirror` of a provider address), and last the index under its tag, so
 //! a run that fails part-way publishes no version.
 //! Existing blobs are not sent again; `--dry-run` computes every digest and contacts nothing.
 
@@ -10,7 +11,7 @@ use std::collections::BTreeMap;
 use anyhow::{Result, anyhow, bail};
 
 use super::local::{Package, Release};
-use super::{Dest, Outcome, PlatformResult, SbomDoc, layout};
+use super::{CarriedSignature, Dest, Outcome, PlatformResult, SbomDoc, layout};
 use crate::registry::push::{BlobData, PushStats};
 use crate::registry::{ClientOptions, INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE, Registry, repo_ref};
 
@@ -42,6 +43,8 @@ pub struct Plan<'a> {
     pub release: &'a Release,
     /// SBOMs per platform (`OS_ARCH`).
     pub sboms: BTreeMap<String, Vec<SbomDoc>>,
+    /// The origin's signed `SHA256SUMS`, attached to the index (`mirror` of an address).
+    pub signature: Option<CarriedSignature>,
 }
 
 /// Push `plan` to `host/repo` (or, with `dry_run`, only compute what would be pushed).
@@ -70,11 +73,18 @@ pub fn publish(
         .map(|(p, m)| (p.os.clone(), p.arch.clone(), layout::digest(m), m.len()))
         .collect();
     let index = layout::index(&entries);
+    let index_subject = (layout::digest(&index), index.len());
     let mut outcome = Outcome {
         destination: format!("oci://{host}/{repo}"),
         tag: tag.clone(),
-        index: layout::digest(&index),
+        index: index_subject.0.clone(),
         dry_run,
+        signature: plan.signature.as_ref().map(|s| {
+            layout::digest(&layout::signature_referrer(
+                s,
+                (&index_subject.0, index_subject.1),
+            ))
+        }),
         ..Outcome::default()
     };
     for (p, m) in &manifests {
@@ -129,6 +139,11 @@ pub fn publish(
             let (_, fallback) = dest.attach((&subject, m.len()), s, &mut stats)?;
             outcome.fallback_tags |= fallback;
         }
+    }
+    if let Some(sig) = &plan.signature {
+        let (_, fallback) =
+            dest.attach_signature((&index_subject.0, index_subject.1), sig, &mut stats)?;
+        outcome.fallback_tags |= fallback;
     }
     // The tag last: a run that fails part-way leaves no half-published version visible.
     dest.manifest(Some(&tag), &index, INDEX_MEDIA_TYPE, &mut stats)?;

@@ -5,16 +5,27 @@
 //! Provider addresses with `--version` are resolved here too: their repository from
 //! `--oci-mirror` or the tofu CLI configuration ([`super::address`]), their tag by
 //! [`crate::registry::tags`].
+//!
+//! A carried origin signature (the referrer `provguard mirror` attaches to the index:
+//! `SHA256SUMS`, its detached signature, the keys) is checked again here, offline, with the
+//! same code as the registry protocol ([`super::protocol::verify`]): the signature over
+//! `SHA256SUMS` by a carried key, and each platform's ZIP digest listed for its file name. A
+//! carried signature that does not verify is an error (fail closed); none is no provenance.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, anyhow};
 
+use super::protocol::{docs, verify};
 use super::{SourceOptions, Target, address};
+use crate::artifact::provenance::{Check, Origin, Provenance, SignatureStatus};
 use crate::artifact::{Naming, RegistryOrigin};
 use crate::foundation::version::Constraint;
 use crate::registry::referrers::{AttachedTo, Via};
-use crate::registry::{OciTarget, Registry, tags};
+use crate::registry::{
+    ANNOTATION_ADDRESS, ANNOTATION_HOST, ANNOTATION_VERSION, KEY_LAYER_TYPE, OciTarget, Registry,
+    SIG_LAYER_TYPE, SIGNATURE_LIMIT, SUMS_LAYER_TYPE, TITLE_ANNOTATION, tags,
+};
 
 /// An SBOM found attached to a provider manifest or index, verified by digest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +52,119 @@ pub struct FetchedPlatform {
     pub zip_path: PathBuf,
     /// SBOMs attached to this platform's manifest first, then to the index.
     pub sboms: Vec<AttachedSbom>,
+    /// The ZIP's file name (the layer's title), when the manifest gives it.
+    pub file_name: Option<String>,
+    /// The carried origin signature, verified, and this platform's ZIP listed in it.
+    pub carried: Option<Carried>,
+}
+
+/// An origin signature carried on the index, verified offline.
+#[derive(Debug, Clone)]
+pub struct Carried {
+    /// The referrer manifest holding it.
+    pub referrer: String,
+    pub address: String,
+    pub version: String,
+    /// The origin registry host (whose rules decide whether a signature is required).
+    pub host: String,
+    pub sums: Vec<u8>,
+    pub signature: SignatureStatus,
+}
+
+impl Carried {
+    /// Every line of the carried `SHA256SUMS`: (file name, hex).
+    pub fn lines(&self) -> Vec<(String, String)> {
+        docs::parse_sha256sums(&self.sums)
+            .map(|v| v.into_iter().map(|(hex, name)| (name, hex)).collect())
+            .unwrap_or_default()
+    }
+
+    /// The ZIP named `file_name` with `layer_digest` must be listed with that hash.
+    fn check_listed(&self, file_name: &str, layer_digest: &str) -> Result<()> {
+        let hex = layer_digest.trim_start_matches("sha256:");
+        match docs::sha256sums_lookup(&self.sums, file_name) {
+            Some(h) if h == hex => Ok(()),
+            Some(h) => Err(anyhow!(
+                "carried signature {}: verification failed: the signed SHA256SUMS lists {h} for {file_name}, the registry's layer is {layer_digest}",
+                self.referrer
+            )),
+            None => Err(anyhow!(
+                "carried signature {}: verification failed: the signed SHA256SUMS has no SHA-256 hash for {file_name:?}",
+                self.referrer
+            )),
+        }
+    }
+}
+
+/// Verify every carried-signature referrer of the index `index_digest` (all must verify);
+/// the first one, verified, or `None` when there is none.
+fn carried_signature(
+    reg: &Registry,
+    target: &OciTarget,
+    index_digest: &str,
+) -> Result<Option<Carried>> {
+    let r = target.at(index_digest);
+    let mut first = None;
+    for referrer in reg.signature_referrers(&r, index_digest)? {
+        let layers = reg.referrer_layers(
+            &r,
+            &referrer,
+            &[SUMS_LAYER_TYPE, SIG_LAYER_TYPE, KEY_LAYER_TYPE],
+            SIGNATURE_LIMIT,
+        )?;
+        let what = format!("{}: carried signature {}", target.text, referrer.digest);
+        let one = |mt: &str| -> Result<Vec<u8>> {
+            let mut it = layers.iter().filter(|l| l.media_type == mt);
+            match (it.next(), it.next()) {
+                (Some(l), None) => Ok(l.bytes.clone()),
+                _ => Err(anyhow!(
+                    "{what}: verification failed: expected exactly one {mt} layer"
+                )),
+            }
+        };
+        let sums = one(SUMS_LAYER_TYPE)?;
+        let signature = one(SIG_LAYER_TYPE)?;
+        let keys = layers
+            .iter()
+            .filter(|l| l.media_type == KEY_LAYER_TYPE)
+            .map(|l| String::from_utf8(l.bytes.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|_| anyhow!("{what}: verification failed: a key is not ASCII armor"))?;
+        let note = |k: &str| referrer.doc.annotations.get(k).cloned();
+        let address = note(ANNOTATION_ADDRESS).unwrap_or_default();
+        let host = note(ANNOTATION_HOST)
+            .or_else(|| address.split('/').next().map(str::to_string))
+            .unwrap_or_default();
+        let outcome = verify::verify_sha256sums(
+            &sums,
+            &signature,
+            &keys,
+            &host,
+            verify::SigPolicy::from_env(),
+        )
+        .map_err(|e| anyhow!("{what}: verification failed: {e}"))?;
+        tracing::info!(
+            "{what}: SHA256SUMS signature verified offline ({})",
+            outcome.key_id().unwrap_or("no keys")
+        );
+        if first.is_none() {
+            first = Some(Carried {
+                referrer: referrer.digest.clone(),
+                address,
+                version: note(ANNOTATION_VERSION).unwrap_or_default(),
+                host,
+                sums,
+                signature: match outcome {
+                    verify::SigOutcome::Verified { key_id } => SignatureStatus::Verified { key_id },
+                    verify::SigOutcome::VerifiedExpired { key_id } => {
+                        SignatureStatus::VerifiedExpiredKey { key_id }
+                    }
+                    verify::SigOutcome::Skipped => SignatureStatus::Skipped,
+                },
+            });
+        }
+    }
+    Ok(first)
 }
 
 /// The SBOMs attached to `subject`, CycloneDX before SPDX among equals.
@@ -78,9 +202,20 @@ pub fn fetch(target: &OciTarget, opts: &SourceOptions) -> Result<Vec<FetchedPlat
     } else {
         Vec::new()
     };
+    let carried = carried_signature(&reg, target, &index.digest)?;
     let mut out = Vec::new();
     for entry in selected {
         let (_, layer) = reg.platform_manifest(target, entry)?;
+        let file_name = layer.annotations.get(TITLE_ANNOTATION).cloned();
+        if let Some(c) = &carried {
+            // Checked before the ZIP is downloaded: the layer digest is verified on the way in.
+            let name = file_name.clone().unwrap_or_else(|| {
+                default_file_name(target, &format!("{}_{}", entry.os, entry.arch))
+                    .unwrap_or_default()
+            });
+            c.check_listed(&name, &layer.digest)
+                .with_context(|| format!("{} {}", target.text, entry.platform()))?;
+        }
         let zip_path = match reg.cached_blob(&layer.digest) {
             Some(p) => {
                 tracing::info!(
@@ -107,9 +242,31 @@ pub fn fetch(target: &OciTarget, opts: &SourceOptions) -> Result<Vec<FetchedPlat
             layer_digest: layer.digest,
             zip_path,
             sboms,
+            file_name,
+            carried: carried.clone(),
         });
     }
     Ok(out)
+}
+
+/// `terraform-provider-TYPE_VERSION_OS_ARCH.zip` from the repository's last segment and the tag.
+fn default_file_name(target: &OciTarget, platform: &str) -> Option<String> {
+    let (repo_type, version) = type_and_version(target);
+    version.map(|v| format!("terraform-provider-{repo_type}_{v}_{platform}.zip"))
+}
+
+/// The provider type (the repository's last segment) and the version (the tag, `_` → `+`).
+fn type_and_version(target: &OciTarget) -> (String, Option<String>) {
+    let r = &target.reference;
+    let repo_type = r
+        .repository()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("terraform-provider-")
+        .to_string();
+    // Tags write SemVer build metadata with `_` for `+`.
+    (repo_type, r.tag().map(|t| t.replace('_', "+")))
 }
 
 /// The tags of the repository `HOST/PATH`.
@@ -145,23 +302,29 @@ pub fn resolve_address(addr: &str, opts: &SourceOptions) -> Result<OciTarget> {
 
 /// Fetch `target` and describe each platform's cached ZIP as a pipeline target.
 pub fn targets(target: &OciTarget, opts: &SourceOptions) -> Result<Vec<Target>> {
-    let r = &target.reference;
-    let repo_type = r
-        .repository()
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .trim_start_matches("terraform-provider-")
-        .to_string();
-    // Tags write SemVer build metadata with `_` for `+`.
-    let version = r.tag().map(|t| t.replace('_', "+"));
+    let (repo_type, version) = type_and_version(target);
     Ok(fetch(target, opts)?
         .into_iter()
         .map(|f| {
             let plat = format!("{}_{}", f.os, f.arch);
-            let file_name = version
-                .as_ref()
-                .map(|v| format!("terraform-provider-{repo_type}_{v}_{plat}.zip"));
+            let file_name = default_file_name(target, &plat);
+            let registry = RegistryOrigin {
+                reference: target.text.clone(),
+                host: target.host().to_string(),
+                index_digest: f.index_digest.clone(),
+                manifest_digest: f.manifest_digest.clone(),
+                layer_digest: f.layer_digest.clone(),
+            };
+            let provenance = f.carried.as_ref().map(|c| Provenance {
+                origin: Origin::Oci(registry.clone()),
+                address: c.address.clone(),
+                version: c.version.clone(),
+                platform: plat.clone(),
+                checks: vec![Check::OciDigest, Check::CarriedSignature],
+                signature: c.signature.clone(),
+                signature_required: verify::SigPolicy::from_env().required_without_keys(&c.host),
+                sums: c.lines(),
+            });
             Target {
                 path: f.zip_path.clone(),
                 naming: Naming {
@@ -174,14 +337,8 @@ pub fn targets(target: &OciTarget, opts: &SourceOptions) -> Result<Vec<Target>> 
                 display: Some(format!("{} ({plat})", target.text)),
                 file_name,
                 attached: f.sboms.clone(),
-                registry: Some(RegistryOrigin {
-                    reference: target.text.clone(),
-                    host: target.host().to_string(),
-                    index_digest: f.index_digest.clone(),
-                    manifest_digest: f.manifest_digest.clone(),
-                    layer_digest: f.layer_digest.clone(),
-                }),
-                provenance: None,
+                registry: Some(registry),
+                provenance,
             }
         })
         .collect())

@@ -188,6 +188,36 @@ impl TestRegistry {
             .count()
     }
 
+    /// A manifest or index of `repo` by tag or digest, as a plain client reads it; `None` on 404.
+    pub fn manifest_json(&self, repo: &str, reference: &str) -> Option<Value> {
+        let r = reqwest::blocking::Client::new()
+            .get(format!("{}/v2/{repo}/manifests/{reference}", self.base()))
+            .header(
+                "Accept",
+                "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json",
+            )
+            .send()
+            .unwrap();
+        if r.status().as_u16() == 404 {
+            return None;
+        }
+        assert!(
+            r.status().is_success(),
+            "{repo}:{reference}: {}",
+            r.status()
+        );
+        Some(r.json().unwrap())
+    }
+
+    /// A blob of `repo`, as stored.
+    pub fn blob(&self, repo: &str, digest: &str) -> Vec<u8> {
+        reqwest::blocking::get(format!("{}/v2/{repo}/blobs/{digest}", self.base()))
+            .unwrap()
+            .bytes()
+            .unwrap()
+            .to_vec()
+    }
+
     /// The file the registry stores a blob in (for tampering tests).
     pub fn blob_file(&self, digest: &str) -> PathBuf {
         let hex = digest.trim_start_matches("sha256:");

@@ -92,6 +92,11 @@ pub struct Doc {
 }
 
 impl Http {
+    /// `timeout` bounds connecting, waiting for the response head, and each read of the body —
+    /// an idle timeout, not a deadline for the whole download: reqwest's blocking client
+    /// applies its `timeout` to every wait separately (a large ZIP on a slow but live link is
+    /// not cut off; a stalled one is). The test `download_timeout_is_idle_not_total` holds
+    /// this to it.
     pub fn new(timeout: Duration, retries: u32, creds: Credentials) -> Result<Http> {
         let client = reqwest::blocking::Client::builder()
             .connect_timeout(timeout)
@@ -222,3 +227,60 @@ impl Http {
 pub const JSON_LIMIT: u64 = 4 << 20;
 /// `SHA256SUMS` and its signature.
 pub const SUMS_LIMIT: u64 = 1 << 20;
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::net::TcpListener;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+
+    /// Serve one GET: a head announcing `chunks` × 1 KiB, then each chunk after `gap`.
+    fn trickle(chunks: usize, gap: Duration) -> Url {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut head = [0u8; 4096];
+            let _ = std::io::Read::read(&mut c, &mut head);
+            let _ = write!(
+                c,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                chunks * 1024
+            );
+            for _ in 0..chunks {
+                std::thread::sleep(gap);
+                if c.write_all(&[b'x'; 1024]).and_then(|_| c.flush()).is_err() {
+                    return;
+                }
+            }
+        });
+        Url::parse(&format!("http://127.0.0.1:{port}/z.zip")).unwrap()
+    }
+
+    #[test]
+    fn download_timeout_is_idle_not_total() {
+        let http = Http::new(Duration::from_millis(600), 0, Credentials::default()).unwrap();
+        // 6 chunks 250 ms apart: 1.5 s in all, never idle for 600 ms.
+        let t = Instant::now();
+        let mut got = 0;
+        let n = http
+            .download(&trickle(6, Duration::from_millis(250)), "slow", &mut |c| {
+                got += c.len();
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!((n, got), (6 * 1024, 6 * 1024));
+        assert!(t.elapsed() > Duration::from_millis(1200));
+        // A body that stalls for longer than the timeout fails, classified as transient.
+        let e = http
+            .download(
+                &trickle(2, Duration::from_millis(1500)),
+                "stalled",
+                &mut |_| Ok(()),
+            )
+            .unwrap_err();
+        assert!(e.is_transient(), "{e}");
+    }
+}

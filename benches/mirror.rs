@@ -1,0 +1,162 @@
+//! Benchmark (not a test): `provguard mirror ADDRESS --version V oci://…` of a 7-platform release
+//! from the HTTPS loopback provider registry (tests/support/https.rs, `SHA256SUMS` signed by a
+//! real GnuPG key) into a local docker-registry — download, tofu's verification, inventory, `h1:`,
+//! upload, an SBOM per platform, the carried signature — against, in the same run, the sum of
+//! the bare work: an HTTPS GET of each ZIP (read to nowhere, in this process) plus an upload of
+//! the same blobs (POST + PUT from memory, in this process). Goal ≤ 1.3×; peak RSS ≤ 64 MiB.
+//!
+//! `cargo bench --bench mirror [-- /path/to/go-binary]` (default: /usr/local/bin/terraform). The
+//! 7 ZIPs hold the same deflated binary under 7 entry names (so 7 distinct blobs, compressed
+//! once).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+mod common;
+
+use std::io::Read;
+use std::time::Instant;
+
+use support::https::{Gpg, HttpsServer, Release, TestCa, cli_config};
+
+const PLATFORMS: [&str; 7] = [
+    "darwin_amd64",
+    "darwin_arm64",
+    "freebsd_amd64",
+    "linux_386",
+    "linux_amd64",
+    "linux_arm64",
+    "windows_amd64",
+];
+
+/// The ZIP at `src` with its one entry renamed to `name` (the deflated bytes copied raw).
+fn renamed(src: &std::path::Path, name: &str) -> Vec<u8> {
+    let mut a = zip::ZipArchive::new(std::fs::File::open(src).unwrap()).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    out.raw_copy_file_rename(a.by_index_raw(0).unwrap(), name)
+        .unwrap();
+    out.finish().unwrap().into_inner()
+}
+
+fn main() {
+    let Some(bin) = common::go_binary("mirror") else {
+        return;
+    };
+    let Some(reg) = support::registry::TestRegistry::start() else {
+        println!("SKIPPED: docker-registry not installed");
+        return;
+    };
+    let Some(gpg) = Gpg::new() else {
+        println!("SKIPPED: gpg not installed");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let one = dir.path().join("one.zip");
+    common::zip_binary(&bin, &one, "terraform-provider-big_v1.0.0");
+    let mut release = Release {
+        namespace: "bench".into(),
+        name: "big".into(),
+        version: "1.0.0".into(),
+        zips: Default::default(),
+    };
+    for p in PLATFORMS {
+        release.zips.insert(
+            p.to_string(),
+            renamed(&one, &format!("terraform-provider-big_v1.0.0_{p}")),
+        );
+    }
+    let total: usize = release.zips.values().map(Vec::len).sum();
+    let ca = TestCa::new();
+    let srv = HttpsServer::start(&ca);
+    let fpr = gpg.key("Bench <bench@example.test>", "rsa2048", "1y", None);
+    release.serve(
+        &srv,
+        &[gpg.armor(&fpr)],
+        &gpg.sign(&fpr, &release.sums(), None),
+    );
+
+    // Baseline: every ZIP downloaded (HTTPS GET, read to nowhere), then uploaded as a blob.
+    let ca_pem = std::fs::read(ca.ca_file()).unwrap();
+    let client = reqwest::blocking::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca_pem).unwrap())
+        .build()
+        .unwrap();
+    let t = Instant::now();
+    let mut buf = vec![0u8; 64 << 10];
+    for p in PLATFORMS {
+        let url = format!(
+            "https://{}/files/bench/big/1.0.0/{}",
+            srv.host(),
+            release.file_name(p)
+        );
+        let mut r = client.get(url).send().unwrap();
+        assert!(r.status().is_success());
+        while r.read(&mut buf).unwrap() > 0 {}
+    }
+    let download = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    for z in release.zips.values() {
+        reg.push_blob("bench/baseline", z);
+    }
+    let upload = t.elapsed().as_secs_f64();
+    let baseline = download + upload;
+
+    let cfg = cli_config(dir.path(), "provider_installation {\n  direct {}\n}\n");
+    let env = [
+        ("SSL_CERT_FILE", ca.ca_file().to_str().unwrap().to_string()),
+        ("TF_CLI_CONFIG_FILE", cfg.to_str().unwrap().to_string()),
+        ("HOME", dir.path().to_str().unwrap().to_string()),
+    ];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let cmd = |cache: &str, repo: &str| -> Vec<String> {
+        let mut v: Vec<String> = [
+            env!("CARGO_BIN_EXE_provguard"),
+            "mirror",
+            "--plain-http",
+            "--cache-dir",
+            cache,
+            "--version",
+            "1.0.0",
+            &format!("{}/bench/big", srv.host()),
+            &format!("oci://{}/bench/{repo}", reg.host()),
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        if repo == "dry-run" {
+            v.push("--dry-run".into());
+        }
+        v
+    };
+    let cache = dir.path().join("cache");
+    let (rss, wall) = common::peak_rss_kib(&env, &cmd(cache.to_str().unwrap(), "mirror"));
+    let cache2 = dir.path().join("cache2");
+    let (rss2, wall2) = common::peak_rss_kib(&env, &cmd(cache2.to_str().unwrap(), "mirror2"));
+    let cache3 = dir.path().join("cache3");
+    let (rss3, wall3) = common::peak_rss_kib(&env, &cmd(cache3.to_str().unwrap(), "dry-run"));
+    println!(
+        "7-platform release, {:.1} MB of ZIPs ({} binary {:.1} MB), HTTPS loopback registry → local docker-registry",
+        total as f64 / 1e6,
+        bin.display(),
+        std::fs::metadata(&bin).unwrap().len() as f64 / 1e6
+    );
+    println!(
+        "bare downloads {:>6.0} ms + bare uploads {:>6.0} ms = {:>6.0} ms (baseline)",
+        download * 1e3,
+        upload * 1e3,
+        baseline * 1e3
+    );
+    for (label, w, r) in [("first", wall, rss), ("second", wall2, rss2)] {
+        println!(
+            "provguard mirror ({label:>6}, cold cache, new repository): {:>6.0} ms ({:.2}x, goal <= 1.3x), peak RSS {:>5.1} MiB (goal <= 64)",
+            w * 1e3,
+            w / baseline,
+            r as f64 / 1024.0
+        );
+    }
+    println!(
+        "of which fetch + verify + inventory + h1: + SBOMs (--dry-run, cold cache): {:>6.0} ms, peak RSS {:>5.1} MiB",
+        wall3 * 1e3,
+        rss3 as f64 / 1024.0
+    );
+}
