@@ -37,12 +37,9 @@ fn read(path: &Path) -> ImageSymbols {
 
 /// (package, symbol) → kind, for comparing whole sets.
 fn set(s: &ImageSymbols) -> BTreeMap<(String, String), SymbolKind> {
-    s.packages
-        .iter()
-        .flat_map(|(p, m)| {
-            m.iter()
-                .map(move |(s, k)| ((p.to_string(), s.to_string()), *k))
-        })
+    s.sorted()
+        .into_iter()
+        .flat_map(|(p, m)| m.into_iter().map(move |(s, k)| ((p.clone(), s), k)))
         .collect()
 }
 

@@ -70,10 +70,10 @@ fn wanted(filter: &[String], pkg: &str) -> bool {
         })
 }
 
-fn packages<'a>(
-    img: &'a ImageSymbols,
+fn packages(
+    img: &ImageSymbols,
     filter: &[String],
-) -> BTreeMap<&'a str, BTreeMap<&'a str, SymbolKind>> {
+) -> BTreeMap<String, BTreeMap<String, SymbolKind>> {
     let mut all = img.sorted();
     all.retain(|p, _| wanted(filter, p));
     all

@@ -140,12 +140,17 @@ impl Picks {
     }
 }
 
+/// The name set being built from a complete `funcnametab` on its own thread.
+pub(crate) type Building = std::thread::JoinHandle<super::set::NameTable>;
+
 pub(crate) enum Stage {
     Header,
     Modern {
         names: Capture,
         functab: Capture,
         picks: Option<Picks>,
+        /// Started when `names` is complete (if a thread could be started).
+        building: Option<Building>,
     },
     Old {
         table: Capture,
@@ -577,6 +582,7 @@ fn advance(
                         ),
                         functab: Capture::new(c.start + h.functab_off, h.functab_len() as usize),
                         picks: None,
+                        building: None,
                     },
                 };
                 c.header = Some(h);
@@ -585,9 +591,20 @@ fn advance(
                 names,
                 functab,
                 picks,
+                building,
             } => {
                 let h = c.header.as_ref().expect("set with the stage");
+                let was_complete = names.complete();
                 names.feed(pos, chunk);
+                if !was_complete && names.complete() && building.is_none() {
+                    // Normalising 100k+ names takes tens of milliseconds: done beside the rest
+                    // of the stream, on the core the scanning thread leaves idle.
+                    let data = names.data.clone();
+                    *building = std::thread::Builder::new()
+                        .name("pclntab-names".into())
+                        .spawn(move || super::set::NameTable::build(&data))
+                        .ok();
+                }
                 functab.feed(pos, chunk);
                 if picks.is_none() && functab.complete() {
                     let base = functab.start;

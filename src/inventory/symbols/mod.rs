@@ -19,14 +19,12 @@
 pub mod collect;
 pub mod names;
 pub mod sections;
+pub mod set;
 pub mod table;
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io;
-
-use rustc_hash::FxBuildHasher;
 
 use crate::artifact::stream::{ByteSource, CHUNK, fill};
 use crate::inventory::gobin::{
@@ -111,13 +109,9 @@ pub struct ImageSymbols {
     /// The main package's import path (buildinfo `path`), which govulncheck substitutes for
     /// `main`; set by [`read_with_buildinfo`].
     pub main_path: Option<String>,
-    /// package path → symbol → how it is present (hashed: a large provider has 100k+ symbols and
-    /// a scan only looks a few up; [`ImageSymbols::sorted`] gives them in order).
-    pub packages: SymbolMap,
+    /// Every `(package, symbol)` pair and how it is present ([`ImageSymbols::sorted`] lists them).
+    pub set: set::SymbolSet,
 }
-
-/// package path → symbol → how it is present.
-pub type SymbolMap = HashMap<Box<str>, HashMap<Box<str>, SymbolKind, FxBuildHasher>, FxBuildHasher>;
 
 impl ImageSymbols {
     /// How `symbol` of package `pkg` is present, if it is (`pkg` may be the main package's path).
@@ -126,7 +120,7 @@ impl ImageSymbols {
             Some(m) if m == pkg => "main",
             _ => pkg,
         };
-        self.packages.get(pkg)?.get(symbol).copied()
+        self.set.get(pkg, symbol)
     }
 
     /// Is `symbol` of `pkg` in the binary (as a function or inlined)? Symbols are spelt as in the
@@ -141,20 +135,17 @@ impl ImageSymbols {
             Some(m) if m == pkg => "main",
             _ => pkg,
         };
-        self.packages.contains_key(pkg)
+        self.set.has_package(pkg)
     }
 
     /// Number of distinct (package, symbol) pairs.
     pub fn symbol_count(&self) -> usize {
-        self.packages.values().map(HashMap::len).sum()
+        self.set.len()
     }
 
-    /// Every package and its symbols, in order (for display).
-    pub fn sorted(&self) -> BTreeMap<&str, BTreeMap<&str, SymbolKind>> {
-        self.packages
-            .iter()
-            .map(|(p, m)| (&**p, m.iter().map(|(s, k)| (&**s, *k)).collect()))
-            .collect()
+    /// Every package and its symbols, in order (for display and comparison).
+    pub fn sorted(&self) -> BTreeMap<String, BTreeMap<String, SymbolKind>> {
+        self.set.sorted()
     }
 }
 
@@ -233,14 +224,13 @@ pub fn read_with_buildinfo(
     (exe, syms)
 }
 
-/// A candidate decoded into names (raw pclntab bytes, borrowed from what the collector kept).
-struct Decoded<'a> {
+/// A candidate decoded into its symbol set.
+struct Decoded {
     header: Header,
     start: u64,
     found_by: FoundBy,
     moduledata: Option<u64>,
-    tops: Vec<&'a [u8]>,
-    inlined: Vec<&'a [u8]>,
+    set: set::SymbolSet,
 }
 
 /// Turn what the collector kept into symbol sets (one more ranged pass for 1.2 inline trees).
@@ -267,7 +257,7 @@ pub fn finish(mut col: Collector, src: &dyn ByteSource) -> Result<Vec<ImageSymbo
         let sects = im.sections(&col.head);
         let mut best: Option<(u8, Decoded)> = None;
         let mut why = None;
-        for c in col.cands.iter().filter(|c| c.img == Some(idx)) {
+        for c in col.cands.iter_mut().filter(|c| c.img == Some(idx)) {
             match decode(c, im, &sects, src) {
                 Ok(d) => {
                     let rank = match d.found_by {
@@ -314,13 +304,6 @@ pub fn finish(mut col: Collector, src: &dyn ByteSource) -> Result<Vec<ImageSymbo
                 detail,
             });
         };
-        let mut packages = SymbolMap::default();
-        add_names(&mut packages, d.tops.iter().copied(), SymbolKind::Function);
-        add_names(
-            &mut packages,
-            d.inlined.iter().copied(),
-            SymbolKind::Inlined,
-        );
         out.push(ImageSymbols {
             format: im.img.format,
             offset: im.img.offset,
@@ -332,46 +315,18 @@ pub fn finish(mut col: Collector, src: &dyn ByteSource) -> Result<Vec<ImageSymbo
             moduledata: d.moduledata,
             functions: d.header.nfunc,
             main_path: None,
-            packages,
+            set: d.set,
         });
     }
     Ok(out)
 }
 
-/// Normalise raw pclntab names into `packages` (a function that is also inlined somewhere stays
-/// a `Function`). Allocates only for new packages and symbols.
-fn add_names<'a>(
-    packages: &mut SymbolMap,
-    names: impl Iterator<Item = &'a [u8]>,
-    kind: SymbolKind,
-) {
-    for raw in names {
-        let name = match std::str::from_utf8(raw) {
-            Ok(s) => Cow::Borrowed(s),
-            Err(_) => String::from_utf8_lossy(raw),
-        };
-        let Some((pkg, sym)) = names::normalize(&name) else {
-            continue;
-        };
-        let syms = match packages.get_mut(&*pkg) {
-            Some(m) => m,
-            None => packages.entry(pkg.into()).or_default(),
-        };
-        match syms.get_mut(&*sym) {
-            Some(k) => *k = (*k).min(kind),
-            None => {
-                syms.insert(sym.into(), kind);
-            }
-        }
-    }
-}
-
-fn decode<'a>(
-    c: &'a Cand,
+fn decode(
+    c: &mut Cand,
     im: &ImgState,
     sects: &[sections::Section],
     src: &dyn ByteSource,
-) -> Result<Decoded<'a>, String> {
+) -> Result<Decoded, String> {
     let h = c
         .header
         .clone()
@@ -393,12 +348,13 @@ fn decode<'a>(
             None => FoundBy::HeaderScan,
         },
     };
-    let (tops, inlined) = match &c.stage {
+    let set = match &mut c.stage {
         Stage::Header => return Err("the header is cut off by the end of the file".into()),
         Stage::Modern {
             names,
             functab,
             picks,
+            building,
         } => {
             if !names.complete() {
                 return Err(format!(
@@ -428,20 +384,30 @@ fn decode<'a>(
                 let name = h.reader(rec).u32(name_at).ok_or("short record")?;
                 offs.push(name);
             }
-            let (t, i) = table::split_names(&names.data, &offs)?;
-            (t, i)
+            let built = building.take().and_then(|b| b.join().ok());
+            built
+                .unwrap_or_else(|| set::NameTable::build(&names.data))
+                .into_set(&offs)?
         }
-        Stage::Old { table: t } => decode_go12(&h, &t.data, im, src)?,
+        Stage::Old { table: t } => {
+            let (tops, inlined) = decode_go12(&h, &t.data, im, src)?;
+            let mut set = set::SymbolSet::default();
+            set.add(tops.into_iter(), SymbolKind::Function);
+            set.add(inlined.into_iter(), SymbolKind::Inlined);
+            set
+        }
     };
     Ok(Decoded {
         header: h,
         start: c.start,
         found_by,
         moduledata,
-        tops,
-        inlined,
+        set,
     })
 }
+
+/// (top-level names, inline-only names) of a 1.2-format table.
+type Go12Names<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
 
 /// 1.2 format: names through `_func.nameoff`, inlined names through each function's inline tree
 /// (absolute pointers, read in one ranged pass).
@@ -450,7 +416,7 @@ fn decode_go12<'a>(
     t: &'a [u8],
     im: &ImgState,
     src: &dyn ByteSource,
-) -> Result<table::SplitNames<'a>, String> {
+) -> Result<Go12Names<'a>, String> {
     let ft = h.functab_off as usize;
     let ftab = table::functab(h, t.get(ft..).ok_or("function table outside the table")?)?;
     let mut tops = Vec::new();

@@ -289,42 +289,6 @@ pub fn cstr_at(b: &[u8], off: u64) -> Option<&[u8]> {
 /// Longest function name accepted (generic shape names reach a few KiB).
 pub const MAX_NAME: usize = 64 * 1024;
 
-/// (top-level names, inline-only names).
-pub type SplitNames<'a> = (Vec<&'a [u8]>, Vec<&'a [u8]>);
-
-/// Top-level and inline-only names of a 1.16+ table: every string of `funcnametab`, split by
-/// whether a `_func` names it. `name_offs` are the `_func.nameOff` values.
-pub fn split_names<'a>(names: &'a [u8], name_offs: &[u32]) -> Result<SplitNames<'a>, String> {
-    let mut top = name_offs.to_vec();
-    top.sort_unstable();
-    top.dedup();
-    // Both in ascending offset order: one merge walk.
-    let mut want = top.iter().copied().peekable();
-    let mut found = 0usize;
-    let (mut tops, mut inl) = (Vec::with_capacity(top.len()), Vec::new());
-    for (off, s) in names_by_offset(names) {
-        while want.next_if(|&w| w < off).is_some() {}
-        if want.next_if_eq(&off).is_some() {
-            found += 1;
-            tops.push(s);
-        } else {
-            inl.push(s);
-        }
-    }
-    if found != top.len() {
-        let bad = top
-            .iter()
-            .find(|&&o| o as usize >= names.len() || (o > 0 && names[o as usize - 1] != 0))
-            .copied()
-            .unwrap_or(0);
-        return Err(format!(
-            "function name offset {bad} is not the start of a name in funcnametab ({} bytes)",
-            names.len()
-        ));
-    }
-    Ok((tops, inl))
-}
-
 /// Go 1.2-format constants (go1.13–go1.15 layout).
 pub mod go12 {
     /// `_PCDATA_InlTreeIndex` and `_FUNCDATA_InlTree` in go1.13–go1.15.

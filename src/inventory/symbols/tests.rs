@@ -80,13 +80,15 @@ fn function_table_checks() {
 
 #[test]
 fn names_split_and_bad_name_offsets() {
+    use super::{SymbolKind, set::NameTable};
     let tab = b"main.main\0dep.Small\0dep.Big\0";
-    let (top, inl) = table::split_names(tab, &[0, 20]).unwrap();
-    assert_eq!(top, [&b"main.main"[..], b"dep.Big"]);
-    assert_eq!(inl, [&b"dep.Small"[..]]);
+    let s = NameTable::build(tab).into_set(&[0, 20]).unwrap();
+    assert_eq!(s.get("main", "main"), Some(SymbolKind::Function));
+    assert_eq!(s.get("dep", "Big"), Some(SymbolKind::Function));
+    assert_eq!(s.get("dep", "Small"), Some(SymbolKind::Inlined));
     // Past the end, and into the middle of a name.
     for bad in [4000, 3] {
-        let e = table::split_names(tab, &[0, bad]).unwrap_err();
+        let e = NameTable::build(tab).into_set(&[0, bad]).unwrap_err();
         assert!(e.contains(&format!("function name offset {bad}")), "{e}");
     }
     assert_eq!(table::cstr_at(tab, 10), Some(&b"dep.Small"[..]));
@@ -168,6 +170,6 @@ fn collector_is_chunking_independent() {
             col.feed(c);
         }
         let got = super::finish(col, &src).unwrap();
-        assert_eq!(got[0].packages, whole[0].packages, "step {step}");
+        assert_eq!(got[0].sorted(), whole[0].sorted(), "step {step}");
     }
 }

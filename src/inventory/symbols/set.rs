@@ -1,0 +1,385 @@
+//! The symbol set of one Go image, built for speed on large binaries and exact on lookup.
+//!
+//! A provider holds 100k–200k function names, and a scan looks up a few dozen. So the set keeps
+//! the raw pclntab names in one byte buffer and indexes each distinct normalised
+//! `(package, symbol)` pair — and each package — by a 64-bit hash of its spelling: no string is
+//! allocated per name. A lookup hashes the query, then re-normalises the stored name and compares
+//! it exactly, so two pairs sharing a hash can never be confused (the rare second one is kept in a
+//! short list that lookups also search). The ordered view ([`SymbolSet::sorted`]) is built only
+//! for display.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasher, Hasher};
+
+use rustc_hash::{FxBuildHasher, FxHasher};
+
+use super::SymbolKind;
+use super::names;
+
+/// Where one kept name sits in [`SymbolSet::text`], and how its pair is present.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    start: u32,
+    len: u32,
+    kind: SymbolKind,
+}
+
+/// A hasher that passes an already-computed 64-bit hash through.
+#[derive(Default, Clone, Copy)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed with it.
+        for b in bytes {
+            self.0 = (self.0 << 8) | u64::from(*b);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct PassThroughBuild;
+
+impl BuildHasher for PassThroughBuild {
+    type Hasher = PassThrough;
+    fn build_hasher(&self) -> PassThrough {
+        PassThrough(0)
+    }
+}
+
+type ByHash = HashMap<u64, u32, PassThroughBuild>;
+
+/// The distinct `(package, symbol)` pairs of one image.
+#[derive(Debug, Clone, Default)]
+pub struct SymbolSet {
+    text: Vec<u8>,
+    entries: Vec<Entry>,
+    /// pair hash → entry index (the first pair with that hash).
+    pairs: ByHash,
+    /// package hash → an entry of that package.
+    packages: ByHash,
+    /// Entries whose pair (or package) hash was already taken by a different pair (or package).
+    pair_clashes: Vec<u32>,
+    package_clashes: Vec<u32>,
+}
+
+impl std::fmt::Debug for PassThroughBuild {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PassThroughBuild")
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Tests: every hash is 0, so that every lookup goes through the clash lists.
+    static ALL_CLASH: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn clash_all() -> bool {
+    #[cfg(test)]
+    return ALL_CLASH.with(std::cell::Cell::get);
+    #[cfg(not(test))]
+    false
+}
+
+fn hash_pair(pkg: &str, sym: &str) -> u64 {
+    if clash_all() {
+        return 0;
+    }
+    let mut h = FxBuildHasher.build_hasher();
+    h.write(pkg.as_bytes());
+    h.write_u8(0xff);
+    h.write(sym.as_bytes());
+    h.finish()
+}
+
+fn hash_package(pkg: &str) -> u64 {
+    if clash_all() {
+        return 0;
+    }
+    let mut h: FxHasher = FxBuildHasher.build_hasher();
+    h.write(pkg.as_bytes());
+    h.finish()
+}
+
+/// A raw name as text (invalid UTF-8 replaced, as Go's tools print it).
+fn as_text(raw: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(raw) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(raw),
+    }
+}
+
+impl SymbolSet {
+    /// Add raw pclntab names of one kind; a pair already present as a `Function` stays one.
+    pub fn add<'a>(&mut self, raw_names: impl Iterator<Item = &'a [u8]>, kind: SymbolKind) {
+        for raw in raw_names {
+            self.add_one(raw, kind);
+        }
+    }
+
+    /// Add one raw name; its entry (new or the pair's existing one), or `None` for generated
+    /// code and names without a package.
+    pub fn add_one(&mut self, raw: &[u8], kind: SymbolKind) -> Option<u32> {
+        let name = as_text(raw);
+        let (pkg, sym) = names::normalize(&name)?;
+        let (ph, kh) = (hash_pair(&pkg, &sym), hash_package(&pkg));
+        if let Some(&i) = self.pairs.get(&ph) {
+            let found = if self.pair_is(i, &pkg, &sym) {
+                Some(i)
+            } else {
+                self.find_clash(&pkg, &sym)
+            };
+            if let Some(j) = found {
+                let e = &mut self.entries[j as usize];
+                e.kind = e.kind.min(kind);
+                return Some(j);
+            }
+        }
+        // Over 4 GiB of names is not a real table: the rest is left out.
+        let start = u32::try_from(self.text.len()).ok()?;
+        let len = u32::try_from(raw.len()).ok()?;
+        let idx = u32::try_from(self.entries.len()).ok()?;
+        self.text.extend_from_slice(raw);
+        self.entries.push(Entry { start, len, kind });
+        match self.pairs.get(&ph) {
+            None => {
+                self.pairs.insert(ph, idx);
+            }
+            Some(_) => self.pair_clashes.push(idx),
+        }
+        match self.packages.get(&kh) {
+            None => {
+                self.packages.insert(kh, idx);
+            }
+            Some(&j) => {
+                if !self.package_is(j, &pkg)
+                    && !self
+                        .package_clashes
+                        .iter()
+                        .any(|&c| self.package_is(c, &pkg))
+                {
+                    self.package_clashes.push(idx);
+                }
+            }
+        }
+        Some(idx)
+    }
+
+    /// Mark entry `i` as a function of its own.
+    fn mark_function(&mut self, i: u32) {
+        if let Some(e) = self.entries.get_mut(i as usize) {
+            e.kind = SymbolKind::Function;
+        }
+    }
+
+    fn raw(&self, i: u32) -> &[u8] {
+        let e = &self.entries[i as usize];
+        &self.text[e.start as usize..(e.start + e.len) as usize]
+    }
+
+    /// `f` of entry `i`'s normalised pair (borrowed unless a rule rewrites the name).
+    fn with_pair<R>(&self, i: u32, f: impl FnOnce(&str, &str) -> R) -> Option<R> {
+        let name = as_text(self.raw(i));
+        names::normalize(&name).map(|(p, s)| f(&p, &s))
+    }
+
+    fn pair_is(&self, i: u32, pkg: &str, sym: &str) -> bool {
+        self.with_pair(i, |p, s| p == pkg && s == sym) == Some(true)
+    }
+
+    fn package_is(&self, i: u32, pkg: &str) -> bool {
+        self.with_pair(i, |p, _| p == pkg) == Some(true)
+    }
+
+    fn find_clash(&self, pkg: &str, sym: &str) -> Option<u32> {
+        self.pair_clashes
+            .iter()
+            .copied()
+            .find(|&c| self.pair_is(c, pkg, sym))
+    }
+
+    /// How `sym` of `pkg` is present, if it is.
+    pub fn get(&self, pkg: &str, sym: &str) -> Option<SymbolKind> {
+        let i = match self.pairs.get(&hash_pair(pkg, sym)) {
+            Some(&i) if self.pair_is(i, pkg, sym) => i,
+            Some(_) => self.find_clash(pkg, sym)?,
+            None => return None,
+        };
+        Some(self.entries[i as usize].kind)
+    }
+
+    /// Is any function of `pkg` present?
+    pub fn has_package(&self, pkg: &str) -> bool {
+        match self.packages.get(&hash_package(pkg)) {
+            Some(&i) => {
+                self.package_is(i, pkg)
+                    || self
+                        .package_clashes
+                        .iter()
+                        .any(|&c| self.package_is(c, pkg))
+            }
+            None => false,
+        }
+    }
+
+    /// Number of distinct pairs.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Every package and its symbols, in order (for display and comparison).
+    pub fn sorted(&self) -> BTreeMap<String, BTreeMap<String, SymbolKind>> {
+        let mut out: BTreeMap<String, BTreeMap<String, SymbolKind>> = BTreeMap::new();
+        for i in 0..self.entries.len() as u32 {
+            let kind = self.entries[i as usize].kind;
+            self.with_pair(i, |p, s| {
+                out.entry(p.to_string())
+                    .or_default()
+                    .insert(s.to_string(), kind);
+            });
+        }
+        out
+    }
+}
+
+/// Every name of a 1.16+ `funcnametab` in a [`SymbolSet`], all first as inline-only, built as
+/// soon as the table has streamed by (on its own thread, while the rest of the file still
+/// inflates); [`NameTable::into_set`] then marks the names that function records point at.
+pub struct NameTable {
+    set: SymbolSet,
+    /// Offset of every non-empty name, ascending, and its entry (`u32::MAX`: generated code).
+    starts: Vec<u32>,
+    entries: Vec<u32>,
+    table_len: usize,
+}
+
+impl NameTable {
+    pub fn build(names: &[u8]) -> NameTable {
+        let all = super::table::names_by_offset(names);
+        let mut t = NameTable {
+            set: SymbolSet::default(),
+            starts: Vec::with_capacity(all.len()),
+            entries: Vec::with_capacity(all.len()),
+            table_len: names.len(),
+        };
+        for (off, raw) in all {
+            t.starts.push(off);
+            let e = t.set.add_one(raw, SymbolKind::Inlined);
+            t.entries.push(e.unwrap_or(u32::MAX));
+        }
+        t
+    }
+
+    /// The set, with the names at `function_names` (the function records' name offsets) marked
+    /// as functions; an offset that is not the start of a name is an error.
+    pub fn into_set(mut self, function_names: &[u32]) -> Result<SymbolSet, String> {
+        for &o in function_names {
+            let i = self.starts.binary_search(&o).map_err(|_| {
+                format!(
+                    "function name offset {o} is not the start of a name in funcnametab ({} bytes)",
+                    self.table_len
+                )
+            })?;
+            if let Some(&e) = self.entries.get(i).filter(|&&e| e != u32::MAX) {
+                self.set.mark_function(e);
+            }
+        }
+        Ok(self.set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(names: &[&str], kind: SymbolKind) -> SymbolSet {
+        let mut s = SymbolSet::default();
+        s.add(names.iter().map(|n| n.as_bytes()), kind);
+        s
+    }
+
+    #[test]
+    fn lookups_are_exact_and_kinds_merge() {
+        let mut s = set(
+            &[
+                "net/http.(*Transport).RoundTrip",
+                "net/http.(*Transport).RoundTrip",
+                "example.com/p.Map[go.shape.int]",
+                "example.com/p.Map[go.shape.string]",
+                "go:buildid",
+            ],
+            SymbolKind::Function,
+        );
+        s.add(
+            ["net/http.(*Transport).RoundTrip", "a/b.inl"]
+                .map(str::as_bytes)
+                .into_iter(),
+            SymbolKind::Inlined,
+        );
+        assert_eq!(s.len(), 3);
+        assert_eq!(
+            s.get("net/http", "Transport.RoundTrip"),
+            Some(SymbolKind::Function)
+        );
+        assert_eq!(s.get("a/b", "inl"), Some(SymbolKind::Inlined));
+        assert_eq!(s.get("example.com/p", "Map"), Some(SymbolKind::Function));
+        assert_eq!(s.get("net/http", "Transport"), None);
+        assert_eq!(s.get("net/htt", "p.Transport.RoundTrip"), None);
+        assert!(s.has_package("example.com/p") && s.has_package("a/b"));
+        assert!(!s.has_package("example.com") && !s.has_package("a"));
+        let sorted = s.sorted();
+        assert_eq!(sorted.len(), 3);
+        assert_eq!(
+            sorted["net/http"]["Transport.RoundTrip"],
+            SymbolKind::Function
+        );
+    }
+
+    #[test]
+    fn hash_clashes_never_confuse_two_pairs() {
+        // Every pair and every package hashes to 0: lookups must still be exact.
+        ALL_CLASH.with(|c| c.set(true));
+        let mut s = set(&["a/b.F", "a/b.G", "c/d.F", "a/b.F"], SymbolKind::Inlined);
+        s.add(
+            ["c/d.F"].map(str::as_bytes).into_iter(),
+            SymbolKind::Function,
+        );
+        ALL_CLASH.with(|c| c.set(false));
+        assert_eq!((s.pairs.len(), s.pair_clashes.len()), (1, 2));
+        ALL_CLASH.with(|c| c.set(true));
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.get("a/b", "F"), Some(SymbolKind::Inlined));
+        assert_eq!(s.get("a/b", "G"), Some(SymbolKind::Inlined));
+        assert_eq!(s.get("c/d", "F"), Some(SymbolKind::Function));
+        assert_eq!(s.get("c/d", "G"), None);
+        assert!(s.has_package("a/b") && s.has_package("c/d") && !s.has_package("e/f"));
+        ALL_CLASH.with(|c| c.set(false));
+    }
+
+    #[test]
+    fn name_table_marks_functions_and_refuses_offsets_inside_names() {
+        let tab = b"a/b.F\0a/b.(*T).M\0go:buildid\0a/b.T.M\0";
+        let t = NameTable::build(tab);
+        let s = NameTable::build(tab).into_set(&[0, 6]).unwrap();
+        assert_eq!(s.get("a/b", "F"), Some(SymbolKind::Function));
+        assert_eq!(s.get("a/b", "T.M"), Some(SymbolKind::Function));
+        assert_eq!(s.len(), 2);
+        let only_inlined = NameTable::build(tab).into_set(&[]).unwrap();
+        assert_eq!(only_inlined.get("a/b", "F"), Some(SymbolKind::Inlined));
+        // The generated-code name can be a function record's name: no entry, no error.
+        assert!(NameTable::build(tab).into_set(&[17]).is_ok());
+        let e = t.into_set(&[0, 2]).unwrap_err();
+        assert!(e.contains("offset 2 is not the start of a name"), "{e}");
+    }
+}
