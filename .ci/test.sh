@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh Debian machine with only Rust on it:
 # installs what the tests need (Go and Debian's Go sources, docker-registry, GnuPG and OpenSSL for
-# the HTTPS provider registry, the two Trivy builds, Syft, ORAS built with the machine's Go, tofu
-# as a second real client), then runs them.
+# the HTTPS provider registry, Chromium for the HTML report, the two Trivy builds, Syft, ORAS built
+# with the machine's Go, tofu as a second real client), then runs them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pkgs=(golang-go golang-github-coreos-bbolt-dev docker-registry
       golang-golang-x-crypto-dev golang-golang-x-net-dev golang-golang-x-text-dev
       golang-golang-x-sys-dev golang-golang-x-term-dev
       golang-github-burntsushi-toml-dev golang-github-hashicorp-go-version-dev
-      skopeo gnupg openssl)
+      skopeo gnupg openssl chromium)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -729,3 +729,152 @@ fn shards_of_a_mirror_merge_byte_identical_for_n_1_3_and_7() {
         );
     }
 }
+
+/// Records the first line of every request a browser sends through it as its HTTP proxy, and
+/// answers 502.
+fn recording_proxy() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let mut line = String::new();
+            let _ = std::io::BufReader::new(&conn).read_line(&mut line);
+            log.lock().unwrap().push(line.trim().to_string());
+            let _ = conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    (port, seen)
+}
+
+/// Headless Chromium with every request sent to `proxy`; its own background services (update
+/// checks, time, accounts) are not the page's.
+fn chromium(proxy: u16, args: &[&str], page: &Path) -> Output {
+    std::process::Command::new("timeout")
+        .args([
+            "120",
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+        ])
+        .args([
+            "--disable-background-networking",
+            "--disable-component-update",
+        ])
+        .args(["--disable-sync", "--no-first-run", "--disable-default-apps"])
+        .arg(format!("--proxy-server=http://127.0.0.1:{proxy}"))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap()
+}
+
+fn page_requests(seen: &std::sync::Mutex<Vec<String>>) -> Vec<String> {
+    let browser_own = ["google.com", "googleapis.com", "gvt1.com", "gstatic.com"];
+    std::mem::take(&mut *seen.lock().unwrap())
+        .into_iter()
+        .filter(|l| !browser_own.iter().any(|h| l.contains(h)))
+        .collect()
+}
+
+/// Width of a PNG, from its IHDR chunk.
+fn png_width(p: &Path) -> u32 {
+    let b = std::fs::read(p).unwrap();
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{} is a PNG", p.display());
+    u32::from_be_bytes(b[16..20].try_into().unwrap())
+}
+
+#[test]
+fn html_report_renders_in_headless_chromium_without_a_request() {
+    if !std::path::Path::new("/usr/bin/chromium").exists() && missing("chromium (Debian package)") {
+        return;
+    }
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    let db = fresh_db(dir);
+    let (html, json_out) = (dir.join("audit.html"), dir.join("audit.json"));
+    ok(&run(
+        dir,
+        &[
+            "audit",
+            repo().join("samples/dist").to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--cache-dir",
+            dir.join("cache").to_str().unwrap(),
+            "-q",
+            "-o",
+            &format!("html={}", html.display()),
+            "-o",
+            &format!("json={}", json_out.display()),
+        ],
+    ));
+    let s = read_json(&json_out)["summary"].clone();
+    let (proxy, seen) = recording_proxy();
+    let o = chromium(proxy, &["--dump-dom"], &html);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dom = String::from_utf8_lossy(&o.stdout);
+    for section in ["Summary", "Charts", "What to upgrade", "Providers"] {
+        assert!(
+            dom.contains(&format!(">{section}</h2>")),
+            "section {section}"
+        );
+    }
+    assert_eq!(dom.matches("<svg").count(), 3, "three charts");
+    // The cards show the JSON's numbers.
+    for (label, n) in [
+        ("providers", &s["providers"]),
+        ("versions", &s["versions"]),
+        ("platforms", &s["platforms"]),
+        ("artifacts", &s["artifacts"]),
+        ("vulnerable code absent", &s["byReachability"]["absent"]),
+        ("reachability unknown", &s["byReachability"]["unknown"]),
+    ] {
+        let card = format!("<b class=\"\">{n}</b>{label}</div>");
+        assert!(dom.contains(&card), "card {card} in the rendered page");
+    }
+    assert!(s["byReachability"]["absent"].as_u64().unwrap() > 0);
+    for (width, name) in [(1280, "desktop.png"), (390, "phone.png")] {
+        let shot = dir.join(name);
+        let o = chromium(
+            proxy,
+            &[
+                &format!("--window-size={width},1800"),
+                &format!("--screenshot={}", shot.display()),
+            ],
+            &html,
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(png_width(&shot), width);
+        assert!(
+            std::fs::metadata(&shot).unwrap().len() > 20_000,
+            "{name} has content"
+        );
+    }
+    assert_eq!(
+        page_requests(&seen),
+        Vec::<String>::new(),
+        "the page requested nothing"
+    );
+    // The check can fail: the same page with an external image and no CSP is caught.
+    let leaky = dir.join("leaky.html");
+    let page = std::fs::read_to_string(&html).unwrap();
+    let csp_start = page
+        .find("<meta http-equiv=\"Content-Security-Policy\"")
+        .unwrap();
+    let csp_end = csp_start + page[csp_start..].find('>').unwrap() + 1;
+    let page = format!("{}{}", &page[..csp_start], &page[csp_end..]).replace(
+        "</body>",
+        "<img src=\"http://assets.example.com/x.png\"></body>",
+    );
+    std::fs::write(&leaky, page).unwrap();
+    chromium(proxy, &["--dump-dom"], &leaky);
+    assert_eq!(
+        page_requests(&seen),
+        ["GET http://assets.example.com/x.png HTTP/1.1"]
+    );
+}

@@ -15,13 +15,13 @@ const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-se
 h1{font-size:1.6rem}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2rem;margin-top:2rem}
 table{border-collapse:collapse;width:100%;margin:.5rem 0;font-size:.9rem}
 th,td{border:1px solid #d0d7de;padding:.3rem .5rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-th{background:#f6f8fa;cursor:pointer}
+th{background:#f6f8fa;cursor:pointer;overflow-wrap:normal}
 .cards{display:flex;flex-wrap:wrap;gap:.6rem}.card{border:1px solid #d0d7de;border-radius:6px;padding:.5rem .8rem;min-width:7rem}
 .card b{display:block;font-size:1.4rem}.pass{color:#1a7f37}.fail{color:#cf222e}
 .sev-CRITICAL{color:#fff;background:#8b0000}.sev-HIGH{color:#fff;background:#cf222e}.sev-MEDIUM{background:#f0b400}.sev-LOW{background:#9ec5fe}.sev-UNKNOWN{background:#d0d7de}
 .tag{border-radius:4px;padding:0 .3rem;font-size:.8rem;white-space:nowrap}
-.chart{max-width:780px;font-size:12px;display:block}.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1rem}
-.wrap{overflow-x:auto}small{color:#57606a}
+figure{margin:0;overflow-x:auto}.chart{max-width:780px;min-width:560px;font-size:12px;display:block}.charts{display:grid;grid-template-columns:1fr;gap:1rem}
+.wrap{overflow-x:auto}.wrap table{min-width:720px}small{color:#57606a}
 @media (max-width:600px){body{padding:.4rem}th,td{padding:.2rem;font-size:.8rem}}";
 
 /// Sorts a table by the clicked column; the page reads the same without it.
@@ -63,7 +63,7 @@ fn summary(o: &mut String, r: &AuditReport) {
     }
     for (k, label) in [
         ("present", "reachable"),
-        ("absent", "not reachable"),
+        ("absent", "vulnerable code absent"),
         ("unknown", "reachability unknown"),
     ] {
         card(o, label, s.by_reachability.get(k).copied().unwrap_or(0), "");

@@ -32,7 +32,7 @@ pub fn render(r: &AuditReport) -> String {
     );
     let _ = writeln!(
         o,
-        "## Summary\n\n| Providers | Versions | Platforms | Artifacts | {} | Reachable | Not reachable | Reachability unknown |\n|---:|---:|---:|---:|{}---:|---:|---:|",
+        "## Summary\n\n| Providers | Versions | Platforms | Artifacts | {} | Reachable | Vulnerable code absent | Reachability unknown |\n|---:|---:|---:|---:|{}---:|---:|---:|",
         SEVERITIES.join(" | "),
         "---:|".repeat(SEVERITIES.len())
     );

@@ -88,9 +88,11 @@ impl Summary {
         for a in artifacts {
             let r = &a.result;
             for f in &r.findings {
+                // Every finding by reachability (absent ones are the not-affected ones); only
+                // affected ones by severity.
+                *by_reachability.entry(f.reachability.clone()).or_default() += 1;
                 if f.is_affected() {
                     *by_severity.entry(f.severity.clone()).or_default() += 1;
-                    *by_reachability.entry(f.reachability.clone()).or_default() += 1;
                 } else {
                     not_affected += 1;
                 }
