@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 /// The Go binary to measure, or `None` (with the reason printed) when there is nothing to do:
 /// run without `--bench` (as `cargo test --all-targets` does), or no binary present.
+#[allow(dead_code)]
 pub fn go_binary(bench: &str) -> Option<PathBuf> {
     if !std::env::args().any(|a| a == "--bench") {
         println!("benchmark: run with `cargo bench --bench {bench}`");
@@ -29,6 +30,7 @@ pub fn go_binary(bench: &str) -> Option<PathBuf> {
 }
 
 /// Write `bin` as the single, deflated entry `entry` of the ZIP at `zip`.
+#[allow(dead_code)]
 pub fn zip_binary(bin: &Path, zip: &Path, entry: &str) {
     let mut z = zip::ZipWriter::new(std::fs::File::create(zip).unwrap());
     let opts = zip::write::SimpleFileOptions::default()
