@@ -40,15 +40,6 @@ fn zip_for(dir: &Path, exe: &(String, Vec<u8>), v: &str, os: &str, arch: &str) -
     p
 }
 
-fn sample_exe(os: &str, arch: &str) -> (String, Vec<u8>) {
-    let f = std::fs::File::open(support::sample_zip(&format!("{os}_{arch}"))).unwrap();
-    let mut z = zip::ZipArchive::new(f).unwrap();
-    let mut e = z.by_index(0).unwrap();
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut e, &mut bytes).unwrap();
-    (e.name().unwrap().to_string(), bytes)
-}
-
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("benchmark: run with `cargo bench --bench audit`");
@@ -61,7 +52,10 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .map(|s| s.split(',').filter_map(|n| n.parse().ok()).collect())
         .unwrap_or_else(|| vec![150, 600]);
-    let exes: Vec<(String, Vec<u8>)> = PLATFORMS.iter().map(|(o, a)| sample_exe(o, a)).collect();
+    let exes: Vec<(String, Vec<u8>)> = PLATFORMS
+        .iter()
+        .map(|(o, a)| support::sample_entry(&format!("{o}_{a}")))
+        .collect();
     let repo_root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for n in sizes {
         let Some(reg) = TestRegistry::start() else {

@@ -58,16 +58,6 @@ fn fresh_db(dir: &Path) -> PathBuf {
     db
 }
 
-/// The sample executable of `plat`, out of its ZIP.
-fn sample_exe(plat: &str) -> (String, Vec<u8>) {
-    let f = std::fs::File::open(sample_zip(plat)).unwrap();
-    let mut z = zip::ZipArchive::new(f).unwrap();
-    let mut e = z.by_index(0).unwrap();
-    let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut e, &mut bytes).unwrap();
-    (e.name().unwrap().to_string(), bytes)
-}
-
 /// A GoReleaser-style dist/ of `ptype` at `version`: the sample binaries re-zipped under
 /// that version's names, with SHA256SUMS.
 fn dist(root: &Path, ptype: &str, version: &str) -> PathBuf {
@@ -75,7 +65,7 @@ fn dist(root: &Path, ptype: &str, version: &str) -> PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     let mut sums = String::new();
     for plat in PLATFORMS {
-        let (name, exe) = sample_exe(plat);
+        let (name, exe) = sample_entry(plat);
         let ext = if name.ends_with(".exe") { ".exe" } else { "" };
         let zip_name = format!("terraform-provider-{ptype}_{version}_{plat}.zip");
         let p = d.join(&zip_name);

@@ -31,13 +31,18 @@ pub fn sample_zip(plat: &str) -> PathBuf {
     ))
 }
 
-/// The executable inside the sample provider ZIP for `plat`.
-pub fn sample_exe(plat: &str) -> Vec<u8> {
+/// The executable inside the sample provider ZIP for `plat`: its entry name and bytes.
+pub fn sample_entry(plat: &str) -> (String, Vec<u8>) {
     let mut a = zip::ZipArchive::new(std::fs::File::open(sample_zip(plat)).unwrap()).unwrap();
     let mut e = a.by_index(0).unwrap();
     let mut v = Vec::new();
     std::io::copy(&mut e, &mut v).unwrap();
-    v
+    (e.name().unwrap().to_string(), v)
+}
+
+/// The executable inside the sample provider ZIP for `plat`.
+pub fn sample_exe(plat: &str) -> Vec<u8> {
+    sample_entry(plat).1
 }
 
 /// In CI every tool must be there; on a laptop a missing one skips the test with a reason.
