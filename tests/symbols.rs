@@ -236,6 +236,132 @@ fn esbuild_from_npm_go117_and_go115_tables() {
     assert!(s.contains("github.com/evanw/esbuild/internal/js_parser", "Parse"));
 }
 
+/// Every fixture build (three toolchains × five platforms × stripped or not, plus PIE).
+fn all_builds() -> Vec<Build> {
+    let mut out = Vec::new();
+    for tc in Toolchain::ALL {
+        for &(goos, goarch) in &PLATFORMS {
+            for stripped in [false, true] {
+                out.push(Build {
+                    tc,
+                    goos,
+                    goarch,
+                    stripped,
+                    pie: false,
+                });
+            }
+        }
+        for stripped in [false, true] {
+            out.push(Build {
+                tc,
+                goos: "linux",
+                goarch: "amd64",
+                stripped,
+                pie: true,
+            });
+        }
+    }
+    out
+}
+
+/// A source that can only be streamed (as a ZIP entry is), over a file.
+struct StreamOnly(std::path::PathBuf);
+
+impl provguard::artifact::stream::ByteSource for StreamOnly {
+    fn with_reader(
+        &self,
+        f: &mut dyn FnMut(&mut dyn std::io::Read) -> std::io::Result<()>,
+    ) -> std::io::Result<()> {
+        f(&mut std::fs::File::open(&self.0)?)
+    }
+}
+
+/// Everything an image's symbols say, for comparing two reads.
+fn summary(s: &ImageSymbols) -> String {
+    format!(
+        "{:?} {} {:?}/{:?} {:?} {:#x} {} {:?} {} {:?}",
+        s.format,
+        s.offset,
+        s.goos,
+        s.goarch,
+        s.table_version,
+        s.table_offset,
+        s.found_by,
+        s.moduledata,
+        s.functions,
+        s.main_path
+    )
+}
+
+/// Differential: a bare file read by offset (headers, the table's section, the data sections)
+/// gives exactly what streaming every byte gives — same table, same way found, same moduledata,
+/// same symbol set, same buildinfo and SHA-256 — on every fixture; and the ranged read really is
+/// taken for ELF and Mach-O (PE has no section for the table: streamed).
+#[test]
+fn reading_by_offset_and_streaming_agree_on_every_fixture() {
+    if !have_go() && missing("go") {
+        return;
+    }
+    let mut files: Vec<(String, std::path::PathBuf, bool)> = Vec::new();
+    for b in all_builds() {
+        let Some(p) = b.path() else {
+            continue;
+        };
+        files.push((format!("{b:?}"), p, b.goos != "windows"));
+    }
+    for (pkg, version) in [
+        ("esbuild-linux-64", "0.14.0"),
+        ("esbuild-linux-64", "0.7.22"),
+    ] {
+        if let Some(p) = npm_file(pkg, version, "package/bin/esbuild") {
+            files.push((format!("{pkg}@{version}"), p, true));
+        }
+    }
+    assert!(files.len() >= 30, "{} fixtures built", files.len());
+    let mut ranged_bytes = 0u64;
+    let mut total_bytes = 0u64;
+    for (what, path, ranged) in &files {
+        let file = FileSource { path: path.clone() };
+        let streamed = symbols::read_streamed(&file).unwrap_or_else(|e| panic!("{what}: {e}"));
+        match symbols::read_ranged(&file) {
+            Some(by_offset) => {
+                assert!(*ranged, "{what}: a PE image has no section for the table");
+                assert_eq!(by_offset.len(), streamed.len(), "{what}");
+                for (a, b) in by_offset.iter().zip(&streamed) {
+                    assert_eq!(summary(a), summary(b), "{what}");
+                    assert_eq!(set(a), set(b), "{what}");
+                }
+                let len = std::fs::metadata(path).unwrap().len();
+                let plan = symbols::ranged::plan(&file, len).unwrap().unwrap();
+                ranged_bytes += plan.bytes();
+                total_bytes += len;
+            }
+            None => assert!(!*ranged, "{what}: expected the ranged read to apply"),
+        }
+        // And with buildinfo, as `scan` reads a bare file, against a stream-only source.
+        let opts = ReadOptions { hash: true };
+        let (ea, sa) = symbols::read_with_buildinfo(&file, opts, None);
+        let (eb, sb) = symbols::read_with_buildinfo(&StreamOnly(path.clone()), opts, None);
+        let (ea, eb) = (ea.unwrap(), eb.unwrap());
+        assert_eq!(format!("{ea:?}"), format!("{eb:?}"), "{what}");
+        assert!(ea.sha256.is_some(), "{what}");
+        let (sa, sb) = (sa.unwrap(), sb.unwrap());
+        for (a, b) in sa.iter().zip(&sb) {
+            assert_eq!(summary(a), summary(b), "{what}");
+            assert_eq!(set(a), set(b), "{what}");
+        }
+    }
+    eprintln!(
+        "{} fixtures; ranged reads: {ranged_bytes} of {total_bytes} bytes",
+        files.len()
+    );
+    // The point of it: a fraction of the file is read.
+    assert!(
+        ranged_bytes * 2 < total_bytes,
+        "ranged reads took {ranged_bytes} of {total_bytes} bytes"
+    );
+}
+
 /// A provider ZIP gives the same symbols as the bare file, and buildinfo comes from the same pass.
 #[test]
 fn zip_entry_streams_once_for_buildinfo_and_symbols() {

@@ -1,6 +1,7 @@
 //! The Go function-table reader (`inventory::symbols`: pclntab headers of every format, the
-//! function table, names, inline trees, moduledata search) on an in-memory source, seekable and
-//! streamed, alone and together with buildinfo as a scan reads it.
+//! function table, names, inline trees, moduledata search) on an in-memory source: read by
+//! offset (the ranged path of bare files: section plan, gaps), streamed, and together with
+//! buildinfo as a scan reads it (both ways).
 #![no_main]
 use std::io::{self, Read};
 
@@ -20,6 +21,9 @@ impl ByteSource for Streamed<'_> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let _ = symbols::read(&MemSource(data.to_vec()));
+    let mem = MemSource(data.to_vec());
+    let _ = symbols::read_ranged(&mem);
+    let _ = symbols::read_streamed(&mem);
+    let _ = symbols::read_with_buildinfo(&mem, ReadOptions { hash: true }, None);
     let _ = symbols::read_with_buildinfo(&Streamed(data), ReadOptions { hash: false }, None);
 });

@@ -116,6 +116,17 @@ pub trait ByteSource: Send + Sync {
         })?;
         Ok(out)
     }
+
+    /// Fill `buf` from absolute offset `at` (short at the end of the data); the number of bytes
+    /// read. For reading many ranges without allocating one buffer per range.
+    fn read_into(&self, at: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let got = self
+            .read_ranges(&[(at, buf.len())])?
+            .pop()
+            .unwrap_or_default();
+        buf[..got.len()].copy_from_slice(&got);
+        Ok(got.len())
+    }
 }
 
 /// A plain file on disk: ranges are read with seeks, not by streaming.
@@ -150,6 +161,12 @@ impl ByteSource for FileSource {
             })
             .collect()
     }
+
+    fn read_into(&self, at: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let mut file = File::open(&self.path)?;
+        file.seek(SeekFrom::Start(at))?;
+        fill(&mut file, buf)
+    }
 }
 
 /// An in-memory source, for tests and synthetic fixtures.
@@ -162,6 +179,26 @@ impl ByteSource for MemSource {
 
     fn with_reader(&self, f: &mut dyn FnMut(&mut dyn Read) -> io::Result<()>) -> io::Result<()> {
         f(&mut &self.0[..])
+    }
+
+    fn read_ranges(&self, ranges: &[(u64, usize)]) -> io::Result<Vec<Vec<u8>>> {
+        let len = self.0.len();
+        Ok(ranges
+            .iter()
+            .map(|&(at, n)| {
+                let s = usize::try_from(at).unwrap_or(len).min(len);
+                self.0[s..s.saturating_add(n).min(len)].to_vec()
+            })
+            .collect())
+    }
+
+    fn read_into(&self, at: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let s = usize::try_from(at)
+            .unwrap_or(self.0.len())
+            .min(self.0.len());
+        let n = buf.len().min(self.0.len() - s);
+        buf[..n].copy_from_slice(&self.0[s..s + n]);
+        Ok(n)
     }
 }
 

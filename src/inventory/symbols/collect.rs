@@ -27,8 +27,6 @@ const MAX_LIVE: usize = 4;
 /// moduledata hits kept per candidate, and the bytes kept after each (past `textsectmap`).
 const MAX_MD_HITS: usize = 8;
 const MD_LEN: usize = 0x180;
-/// Bytes before a far-away ELF section header table kept for `.shstrtab` (GNU ld puts it there).
-const SHSTRTAB_WINDOW: u64 = 64 * 1024;
 const MAX_SHSTRTAB: usize = 64 * 1024;
 /// The previous chunk's last bytes, for needles straddling two chunks.
 const TAIL: usize = 8;
@@ -236,6 +234,16 @@ impl Collector {
         }
     }
 
+    /// Jump forward to absolute offset `pos`: a ranged reader ([`super::ranged`]) feeds only the
+    /// regions it needs. Captures that wanted skipped bytes stay incomplete (their candidates
+    /// fail to decode); needles never straddle a gap.
+    pub fn skip_to(&mut self, pos: u64) {
+        if pos > self.pos {
+            self.pos = pos;
+            self.tail.clear();
+        }
+    }
+
     /// Take the next chunk of the stream.
     pub fn feed(&mut self, chunk: &[u8]) {
         let pos = self.pos;
@@ -398,9 +406,7 @@ impl ImgState {
             let abs = img.offset + sh.shoff;
             let mut shdrs = Capture::new(abs, sh.table_len());
             shdrs.feed(img.offset, head);
-            let from = abs
-                .saturating_sub(SHSTRTAB_WINDOW)
-                .max(img.offset + head.len() as u64);
+            let from = sections::shstrtab_window_start(abs, img.offset + head.len() as u64);
             let before = Capture::new(from, abs.saturating_sub(from) as usize);
             ElfState {
                 sh,
@@ -426,7 +432,9 @@ impl ImgState {
             return Vec::new();
         }
         let entries = sections::elf_entries(&e.sh, &e.shdrs.data);
-        let Some(&(_, off, size)) = entries_raw(&e.sh, &e.shdrs.data).get(e.sh.strndx) else {
+        let Some(&(_, off, size)) =
+            sections::elf_entries_all(&e.sh, &e.shdrs.data).get(e.sh.strndx)
+        else {
             return Vec::new();
         };
         let size = (size as usize).min(MAX_SHSTRTAB);
@@ -461,25 +469,6 @@ impl ImgState {
     }
 }
 
-/// Every ELF section as (name, offset, size), including NOBITS, by index.
-fn entries_raw(sh: &ElfShdrs, table: &[u8]) -> Vec<(u32, u64, u64)> {
-    let r = exe::Reader {
-        b: table,
-        be: sh.be,
-    };
-    (0..sh.num)
-        .map(|i| {
-            let e = i * sh.entsize;
-            let (off, size) = if sh.is64 {
-                (r.u64(e + 24), r.u64(e + 32))
-            } else {
-                (r.u32(e + 16).map(u64::from), r.u32(e + 20).map(u64::from))
-            };
-            (0, off.unwrap_or(0), size.unwrap_or(0))
-        })
-        .collect()
-}
-
 impl ElfState {
     fn feed(&mut self, head: &Capture, pos: u64, chunk: &[u8]) {
         self.shdrs.feed(pos, chunk);
@@ -487,7 +476,7 @@ impl ElfState {
         if self.strtab.is_none() && self.shdrs.complete() {
             let img_off = self.shdrs.start - self.sh.shoff;
             if let Some(&(_, off, size)) =
-                entries_raw(&self.sh, &self.shdrs.data).get(self.sh.strndx)
+                sections::elf_entries_all(&self.sh, &self.shdrs.data).get(self.sh.strndx)
             {
                 let mut c = Capture::new(img_off + off, (size as usize).min(MAX_SHSTRTAB));
                 c.feed(0, &head.data);

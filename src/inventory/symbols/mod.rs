@@ -18,6 +18,7 @@
 
 pub mod collect;
 pub mod names;
+pub mod ranged;
 pub mod sections;
 pub mod set;
 pub mod table;
@@ -161,9 +162,33 @@ pub enum SymbolsError {
     Io(#[from] io::Error),
 }
 
-/// Read the function set of every Go image in `src`: one streaming pass (two for 1.2-format
-/// tables, whose inline trees live elsewhere).
+/// Read the function set of every Go image in `src`: by offset when `src` can seek and a section
+/// names the table ([`ranged`]), else in one streaming pass (two for 1.2-format tables, whose
+/// inline trees live elsewhere).
 pub fn read(src: &dyn ByteSource) -> Result<Vec<ImageSymbols>, SymbolsError> {
+    match read_ranged(src) {
+        Some(syms) => Ok(syms),
+        None => read_streamed(src),
+    }
+}
+
+/// The ranged read ([`ranged`]) when it applies and ends with a table that a section names for
+/// every image; `None` means "stream instead" (which then also gives the precise error).
+pub fn read_ranged(src: &dyn ByteSource) -> Option<Vec<ImageSymbols>> {
+    let plan = ranged::plan(src, src.known_len()?).ok()??;
+    read_planned(src, &plan)
+}
+
+fn read_planned(src: &dyn ByteSource, plan: &ranged::Plan) -> Option<Vec<ImageSymbols>> {
+    let col = ranged::collect(src, plan).ok()?;
+    let syms = finish(col, src).ok()?;
+    syms.iter()
+        .all(|s| matches!(s.found_by, FoundBy::Section(_)))
+        .then_some(syms)
+}
+
+/// [`read`] by streaming every byte, whatever the source.
+pub fn read_streamed(src: &dyn ByteSource) -> Result<Vec<ImageSymbols>, SymbolsError> {
     let mut col = Collector::new();
     let mut buf = vec![0u8; CHUNK];
     src.with_reader(&mut |r| {
@@ -184,6 +209,12 @@ impl scan::ChunkSink for Collector {
     }
 }
 
+/// What [`read_with_buildinfo`] gives: the buildinfo and the symbols, each with its own error.
+pub type WithBuildinfo = (
+    Result<Executable, GoBinError>,
+    Result<Vec<ImageSymbols>, SymbolsError>,
+);
+
 /// Buildinfo ([`gobin::read_with_idle`]) and symbols ([`read`]) from the same streaming pass: a
 /// ZIP entry is inflated once for both (plus the passes either needs anyway: a full rescan when
 /// buildinfo is not in the data window, a ranged pass for pre-1.18 buildinfo pointers or 1.2
@@ -192,10 +223,61 @@ pub fn read_with_buildinfo(
     src: &dyn ByteSource,
     opts: ReadOptions,
     idle: Option<scan::IdleWork<'_>>,
-) -> (
-    Result<Executable, GoBinError>,
-    Result<Vec<ImageSymbols>, SymbolsError>,
-) {
+) -> WithBuildinfo {
+    if idle.is_none()
+        && let Some(len) = src.known_len()
+        && let Ok(Some(plan)) = ranged::plan(src, len)
+    {
+        return read_with_buildinfo_ranged(src, opts, &plan);
+    }
+    read_with_buildinfo_streamed(src, opts, idle)
+}
+
+/// The seekable case: the executable's SHA-256 (when asked for) on one thread while this one
+/// reads buildinfo from the data window and the function table by offset; either falls back to
+/// streaming on its own when its shortcut does not apply.
+fn read_with_buildinfo_ranged(
+    src: &dyn ByteSource,
+    opts: ReadOptions,
+    plan: &ranged::Plan,
+) -> WithBuildinfo {
+    let (exe, mut syms) = std::thread::scope(|s| {
+        let hasher = opts.hash.then(|| {
+            std::thread::Builder::new()
+                .name("executable-sha256".into())
+                .spawn_scoped(s, || scan::hash_source(src))
+        });
+        let syms = read_planned(src, plan).map_or_else(|| read_streamed(src), Ok);
+        let exe = gobin::read(src, ReadOptions { hash: false });
+        let sha = match hasher {
+            None => None,
+            Some(Ok(h)) => Some(
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("hashing thread panicked"))),
+            ),
+            Some(Err(e)) => Some(scan::hash_source(src).map_err(|_| e)),
+        };
+        let exe = match (exe, sha) {
+            (Ok(mut exe), Some(sha)) => sha
+                .map(|h| {
+                    exe.sha256 = Some(h);
+                    exe
+                })
+                .map_err(GoBinError::Io),
+            (exe, _) => exe,
+        };
+        (exe, syms)
+    });
+    attach_buildinfo(&exe, &mut syms);
+    (exe, syms)
+}
+
+/// [`read_with_buildinfo`] in one streaming pass shared by both readers.
+fn read_with_buildinfo_streamed(
+    src: &dyn ByteSource,
+    opts: ReadOptions,
+    idle: Option<scan::IdleWork<'_>>,
+) -> WithBuildinfo {
     let mut col = Collector::new();
     let pass = gobin::stream_pass(src, false, opts.hashes(src), idle, Some(&mut col));
     let mut pass = match pass {
@@ -212,7 +294,16 @@ pub fn read_with_buildinfo(
         gobin::decode(src, &pass)
     })();
     let mut syms = finish(col, src);
-    if let (Ok(exe), Ok(syms)) = (&exe, &mut syms) {
+    attach_buildinfo(&exe, &mut syms);
+    (exe, syms)
+}
+
+/// Give each image's symbols the build settings' GOOS/GOARCH and the main package path.
+fn attach_buildinfo(
+    exe: &Result<Executable, GoBinError>,
+    syms: &mut Result<Vec<ImageSymbols>, SymbolsError>,
+) {
+    if let (Ok(exe), Ok(syms)) = (exe, syms) {
         for s in syms {
             if let Some(info) = exe.images.iter().find(|i| i.offset == s.offset) {
                 s.goos = info.goos.clone().or(s.goos.take());
@@ -221,7 +312,6 @@ pub fn read_with_buildinfo(
             }
         }
     }
-    (exe, syms)
 }
 
 /// A candidate decoded into its symbol set.

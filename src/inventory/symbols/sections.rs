@@ -81,6 +81,35 @@ pub fn elf_entries(s: &ElfShdrs, table: &[u8]) -> Vec<(u32, u64, u64)> {
         .collect()
 }
 
+/// Every ELF section as `(0, file offset, size)`, including NOBITS, by index (for finding
+/// `.shstrtab` by its index).
+pub fn elf_entries_all(sh: &ElfShdrs, table: &[u8]) -> Vec<(u32, u64, u64)> {
+    let r = Reader {
+        b: table,
+        be: sh.be,
+    };
+    (0..sh.num)
+        .map(|i| {
+            let e = i * sh.entsize;
+            let (off, size) = if sh.is64 {
+                (r.u64(e + 24), r.u64(e + 32))
+            } else {
+                (r.u32(e + 16).map(u64::from), r.u32(e + 20).map(u64::from))
+            };
+            (0, off.unwrap_or(0), size.unwrap_or(0))
+        })
+        .collect()
+}
+
+/// Bytes before a far-away ELF section header table kept for `.shstrtab` (GNU ld puts it there).
+pub const SHSTRTAB_WINDOW: u64 = 64 * 1024;
+
+/// Where the window before a section table at `shoff` starts (never inside the head, which ends
+/// at `head_end`).
+pub fn shstrtab_window_start(shoff: u64, head_end: u64) -> u64 {
+    shoff.saturating_sub(SHSTRTAB_WINDOW).max(head_end)
+}
+
 /// Name the entries with the `.shstrtab` bytes.
 pub fn elf_named(entries: &[(u32, u64, u64)], strtab: &[u8]) -> Vec<Section> {
     entries

@@ -2,8 +2,8 @@
 //!
 //! A provider holds 100k–200k function names, and a scan looks up a few dozen. So the set keeps
 //! the raw pclntab names in one byte buffer and indexes each distinct normalised
-//! `(package, symbol)` pair — and each package — by a 64-bit hash of its spelling: no string is
-//! allocated per name. A lookup hashes the query, then re-normalises the stored name and compares
+//! `(package, symbol)` pair by a 64-bit hash of its spelling: no string is allocated per name
+//! (the few thousand distinct package paths are spelt out in a second buffer, also hashed). A lookup hashes the query, then re-normalises the stored name and compares
 //! it exactly, so two pairs sharing a hash can never be confused (the rare second one is kept in a
 //! short list that lookups also search). The ordered view ([`SymbolSet::sorted`]) is built only
 //! for display.
@@ -62,10 +62,13 @@ pub struct SymbolSet {
     entries: Vec<Entry>,
     /// pair hash → entry index (the first pair with that hash).
     pairs: ByHash,
-    /// package hash → an entry of that package.
-    packages: ByHash,
-    /// Entries whose pair (or package) hash was already taken by a different pair (or package).
+    /// Entries whose pair hash was already taken by a different pair.
     pair_clashes: Vec<u32>,
+    /// The distinct normalised package paths (a few thousand at most), spelt out in one buffer:
+    /// package hash → index into `package_spans` (clashes as for pairs).
+    package_text: Vec<u8>,
+    package_spans: Vec<(u32, u32)>,
+    packages: ByHash,
     package_clashes: Vec<u32>,
 }
 
@@ -129,7 +132,7 @@ impl SymbolSet {
     pub fn add_one(&mut self, raw: &[u8], kind: SymbolKind) -> Option<u32> {
         let name = as_text(raw);
         let (pkg, sym) = names::normalize(&name)?;
-        let (ph, kh) = (hash_pair(&pkg, &sym), hash_package(&pkg));
+        let ph = hash_pair(&pkg, &sym);
         if let Some(&i) = self.pairs.get(&ph) {
             let found = if self.pair_is(i, &pkg, &sym) {
                 Some(i)
@@ -154,22 +157,51 @@ impl SymbolSet {
             }
             Some(_) => self.pair_clashes.push(idx),
         }
-        match self.packages.get(&kh) {
-            None => {
-                self.packages.insert(kh, idx);
-            }
-            Some(&j) => {
-                if !self.package_is(j, &pkg)
-                    && !self
-                        .package_clashes
-                        .iter()
-                        .any(|&c| self.package_is(c, &pkg))
-                {
-                    self.package_clashes.push(idx);
-                }
-            }
+        // Names come grouped by package: most are the last package seen again.
+        let last = self.package_spans.len().checked_sub(1);
+        if last.is_none_or(|l| self.package(l as u32) != pkg.as_bytes()) {
+            self.add_package(&pkg, hash_package(&pkg));
         }
         Some(idx)
+    }
+
+    fn package(&self, i: u32) -> &[u8] {
+        let (start, len) = self.package_spans[i as usize];
+        &self.package_text[start as usize..(start + len) as usize]
+    }
+
+    fn find_package(&self, pkg: &str, kh: u64) -> bool {
+        match self.packages.get(&kh) {
+            Some(&i) => {
+                self.package(i) == pkg.as_bytes()
+                    || self
+                        .package_clashes
+                        .iter()
+                        .any(|&c| self.package(c) == pkg.as_bytes())
+            }
+            None => false,
+        }
+    }
+
+    fn add_package(&mut self, pkg: &str, kh: u64) {
+        if self.find_package(pkg, kh) {
+            return;
+        }
+        let (Ok(start), Ok(len), Ok(idx)) = (
+            u32::try_from(self.package_text.len()),
+            u32::try_from(pkg.len()),
+            u32::try_from(self.package_spans.len()),
+        ) else {
+            return;
+        };
+        self.package_text.extend_from_slice(pkg.as_bytes());
+        self.package_spans.push((start, len));
+        match self.packages.entry(kh) {
+            std::collections::hash_map::Entry::Occupied(_) => self.package_clashes.push(idx),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(idx);
+            }
+        }
     }
 
     /// Mark entry `i` as a function of its own.
@@ -194,10 +226,6 @@ impl SymbolSet {
         self.with_pair(i, |p, s| p == pkg && s == sym) == Some(true)
     }
 
-    fn package_is(&self, i: u32, pkg: &str) -> bool {
-        self.with_pair(i, |p, _| p == pkg) == Some(true)
-    }
-
     fn find_clash(&self, pkg: &str, sym: &str) -> Option<u32> {
         self.pair_clashes
             .iter()
@@ -217,16 +245,7 @@ impl SymbolSet {
 
     /// Is any function of `pkg` present?
     pub fn has_package(&self, pkg: &str) -> bool {
-        match self.packages.get(&hash_package(pkg)) {
-            Some(&i) => {
-                self.package_is(i, pkg)
-                    || self
-                        .package_clashes
-                        .iter()
-                        .any(|&c| self.package_is(c, pkg))
-            }
-            None => false,
-        }
+        self.find_package(pkg, hash_package(pkg))
     }
 
     /// Number of distinct pairs.
