@@ -286,8 +286,12 @@ pub struct NameTable {
 impl NameTable {
     pub fn build(names: &[u8]) -> NameTable {
         let all = super::table::names_by_offset(names);
+        let mut set = SymbolSet::default();
+        set.pairs.reserve(all.len());
+        set.entries.reserve(all.len());
+        set.text.reserve(names.len());
         let mut t = NameTable {
-            set: SymbolSet::default(),
+            set,
             starts: Vec::with_capacity(all.len()),
             entries: Vec::with_capacity(all.len()),
             table_len: names.len(),
