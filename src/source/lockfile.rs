@@ -18,7 +18,8 @@ use crate::registry::OciTarget;
 const MAX_NESTING: usize = 8;
 
 /// What a lock file is made of, checked before hcl-rs sees it: blocks, `name = "string"`
-/// attributes and lists of strings, with comments. hcl-rs's expression parser backtracks badly on
+/// attributes and lists of strings, with comments — outside strings and comments only
+/// identifiers, `=`, `,`, braces, brackets and white space; every string closed on its line. hcl-rs's expression parser backtracks badly on
 /// operator chains and unclosed objects (found by fuzzing: 2.6 KB of `-77+777…--2/{` took over a
 /// second with depth 3), and templates in strings are expressions too; none of that is in a lock
 /// file (tofu writes none, and reads versions and hashes as plain strings), so it is refused
@@ -30,8 +31,12 @@ fn precheck(text: &str) -> std::result::Result<(), String> {
     while i < b.len() {
         match b[i] {
             b'"' => {
+                let open = i;
                 i += 1;
-                while i < b.len() && b[i] != b'"' && b[i] != b'\n' {
+                while i < b.len() && b[i] != b'"' {
+                    if b[i] == b'\n' || (b[i] == b'\\' && b.get(i + 1) == Some(&b'\n')) {
+                        break;
+                    }
                     if (b[i] == b'$' || b[i] == b'%') && b.get(i + 1) == Some(&b'{') {
                         return Err(format!(
                             "a template ({}{{…}}) in a string (line {}): lock files hold plain strings",
@@ -40,6 +45,12 @@ fn precheck(text: &str) -> std::result::Result<(), String> {
                         ));
                     }
                     i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                if b.get(i) != Some(&b'"') {
+                    return Err(format!(
+                        "a string not closed on its line (line {})",
+                        line(open)
+                    ));
                 }
             }
             b'#' => {
@@ -70,11 +81,7 @@ fn precheck(text: &str) -> std::result::Result<(), String> {
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
             c if c.is_ascii_alphanumeric()
-                || matches!(
-                    c,
-                    b'_' | b'-' | b'.' | b'=' | b',' | b' ' | b'\t' | b'\r' | b'\n'
-                )
-                || c >= 0x80 => {}
+                || matches!(c, b'_' | b'=' | b',' | b' ' | b'\t' | b'\r' | b'\n') => {}
             c => {
                 let shown = if c.is_ascii_graphic() {
                     format!("`{}`", c as char)
@@ -513,7 +520,15 @@ provider "registry.opentofu.org/example/demo" {
         let e = LockFile::parse(&String::from_utf8_lossy(text), Path::new("l.hcl"))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("unexpected `+` (line 2)"), "{e}");
+        assert!(e.contains("unexpected `-` (line 2)"), "{e}");
+        let text = include_bytes!("../../tests/fixtures/hostile-lockfile-timeout3.hcl");
+        let e = LockFile::parse(&String::from_utf8_lossy(text), Path::new("l.hcl"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("a string not closed on its line (line 1)"),
+            "{e}"
+        );
         for (bad, why) in [
             ("x = 1 + 2\n", "unexpected `+` (line 1)"),
             ("x = a ? b : c\n", "unexpected `?`"),
@@ -521,6 +536,11 @@ provider "registry.opentofu.org/example/demo" {
             ("x = <<EOF\nhi\nEOF\n", "unexpected `<`"),
             ("x = \"${a}\"\n", "a template (${…}) in a string (line 1)"),
             ("x = \"%{if a}b%{endif}\"\n", "a template (%{…})"),
+            ("x = -1\n", "unexpected `-`"),
+            ("x = a.b\n", "unexpected `.`"),
+            ("x = \"a\nb\"\n", "a string not closed on its line (line 1)"),
+            ("x = \"a\\\nb\"\n", "a string not closed on its line"),
+            ("x = é\n", "unexpected byte 0xc3"),
         ] {
             let e = LockFile::parse(bad, Path::new("l.hcl"))
                 .unwrap_err()
