@@ -12,10 +12,10 @@
 //! client with this registry's credentials, the authorization learnt once per repository
 //! (anonymous registries: one `/v2/` probe per run, not one per request).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -116,6 +116,8 @@ pub struct Registry {
     /// Set once the registry answered 404 for a referrers API request: it has none, and
     /// discovery goes straight to the `sha256-<hex>` tag for the rest of this connection.
     pub(super) no_referrers_api: AtomicBool,
+    /// Tag lists a reader took as its snapshot ([`Registry::assume_tags`]), by repository.
+    snapshot: Mutex<HashMap<String, Arc<HashSet<String>>>>,
 }
 
 impl Registry {
@@ -145,6 +147,7 @@ impl Registry {
                 .build()?,
             tokens: Mutex::new(HashMap::new()),
             no_referrers_api: AtomicBool::new(false),
+            snapshot: Mutex::new(HashMap::new()),
         })
     }
 
@@ -233,7 +236,18 @@ impl Registry {
 
     /// A manifest that may not exist: `None` only for [`Kind::NotFound`]; every other failure
     /// (401, 5xx after the retries, a timeout) is an error, never "absent".
+    /// A tag missing from the repository's snapshot ([`Registry::assume_tags`]) is absent
+    /// without a request.
     pub fn try_manifest(&self, r: &Reference) -> Result<Option<(Vec<u8>, String)>> {
+        if let (None, Some(tag)) = (r.digest(), r.tag()) {
+            let snapshot = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+            if snapshot
+                .get(r.repository())
+                .is_some_and(|tags| !tags.contains(tag))
+            {
+                return Ok(None);
+            }
+        }
         match self.manifest(r, None) {
             Ok(x) => Ok(Some(x)),
             Err(e) if e.is_not_found() => Ok(None),
@@ -338,6 +352,20 @@ impl Registry {
                 .map(|t| t.tags)
                 .map_err(|e| RegistryError::from_oci(&what, &e))
         })
+    }
+
+    /// Take `tags` (the repository's tag list, just read) as the snapshot a reader works
+    /// from: a tag outside it, such as the referrers fallback tag of a subject with no
+    /// referrers, is then absent without a request. For readers only (`audit`'s survey): a
+    /// writer would miss the tags it adds.
+    pub fn assume_tags(&self, repository: &str, tags: &[String]) {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                repository.to_string(),
+                Arc::new(tags.iter().cloned().collect()),
+            );
     }
 
     /// `http(s)://HOST` of `r`'s registry.

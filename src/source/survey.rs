@@ -186,6 +186,9 @@ fn namespace(
     tracing::info!("{source}: {} repositories in the catalog", repos.len());
     let per_repo = pool::map(&repos, jobs, |repo| {
         let tags = reg.list_tags(&repo_ref(host, repo, "latest"))?;
+        // The listing is the survey's snapshot: referrers fallback and cosign tags not in it
+        // are not asked for (distribution has no referrers API: two requests per manifest).
+        reg.assume_tags(repo, &tags);
         let mut versions: Vec<(Version, String)> = tags
             .into_iter()
             .filter_map(|t| Some((Version::parse(&t.replace('_', "+"))?, t)))
