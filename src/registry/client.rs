@@ -58,6 +58,9 @@ impl Default for ClientOptions {
 /// live at least 60 s).
 const AUTH_REUSE: Duration = Duration::from_secs(50);
 
+/// Learnt authorizations: (`HOST/REPOSITORY`, push?) → (bearer token or none, when learnt).
+type Tokens = HashMap<(String, bool), (Option<String>, Instant)>;
+
 /// A current-thread tokio runtime driven by its own thread (which runs the connections' tasks
 /// and the IO driver), so that any number of threads can `block_on` futures at once.
 pub struct Runtime {
@@ -112,7 +115,7 @@ pub struct Registry {
     http: reqwest::blocking::Client,
     retries: u32,
     /// The bearer token (or none needed) per repository and operation, and when it was learnt.
-    tokens: Mutex<HashMap<(String, bool), (Option<String>, Instant)>>,
+    tokens: Mutex<Tokens>,
     /// Set once the registry answered 404 for a referrers API request: it has none, and
     /// discovery goes straight to the `sha256-<hex>` tag for the rest of this connection.
     pub(super) no_referrers_api: AtomicBool,
