@@ -222,14 +222,20 @@ fn namespace_audit_cache_shards_diff_and_baseline() {
         &dist(dir, "x", "0.1.0"),
         &[],
     );
+    // A tag that is not a version (`latest`, naming the 1.0.0 index) is not audited.
+    let demo_1_0_0 = reg
+        .manifest_json("acme/terraform-provider-demo", "1.0.0")
+        .unwrap();
+    reg.push_manifest("acme/terraform-provider-demo", Some("latest"), &demo_1_0_0);
     let audit = Audit {
         dir,
         source: format!("oci://{host}/acme"),
         db,
     };
 
-    // Cold: every version × platform of both repositories under acme/, through the catalog
-    // one name a page; nothing from elsewhere/.
+    // Cold: every version × platform of both repositories under acme/ (every SemVer tag, as
+    // the README says: no cap on versions per repository), through the catalog one name a
+    // page; nothing from elsewhere/, nothing tagged `latest`.
     let (cold, cold_bytes, stderr) = audit.run("cache", &[]);
     let total = (n + 1) * 3;
     assert_eq!(
@@ -248,6 +254,10 @@ fn namespace_audit_cache_shards_diff_and_baseline() {
         }
     }
     assert!(!pk.iter().any(|p| p.0.contains("elsewhere")));
+    assert!(
+        !ids(&cold).iter().any(|id| id.contains(":latest")),
+        "{stderr}"
+    );
     assert_eq!(cold["cache"], json!({"hits": 0, "misses": total}));
     assert!(reg.requests("GET", "/v2/_catalog?") >= 3, "paged catalog");
     assert!(reg.requests("GET", "last=") >= 2, "{}", reg.log_text());
@@ -271,47 +281,74 @@ fn namespace_audit_cache_shards_diff_and_baseline() {
                 && f["reachability"] == "absent")
     );
 
-    // The audit's findings are the per-target scans' findings.
-    let scan = run(
-        dir,
-        &[
-            "scan",
-            &format!("oci://{host}/acme/terraform-provider-demo:1.0.0"),
-            "--db",
-            audit.db.to_str().unwrap(),
-            "--plain-http",
-            "--cache-dir",
-            dir.join("scan-cache").to_str().unwrap(),
-            "-f",
-            "json",
-        ],
+    // The audit's findings are the union of per-target scans' findings, for every version of
+    // both repositories (one `scan` of every tag), artifact by artifact (by ZIP digest).
+    let mut scan_args: Vec<String> = ["scan", "--db", audit.db.to_str().unwrap(), "--plain-http"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    scan_args.extend([
+        "--cache-dir".into(),
+        dir.join("scan-cache").display().to_string(),
+    ]);
+    scan_args.extend(["-f".into(), "json".into()]);
+    for i in 0..n {
+        scan_args.push(format!("oci://{host}/acme/terraform-provider-demo:1.0.{i}"));
+    }
+    scan_args.push(format!("oci://{host}/acme/terraform-provider-other:0.1.0"));
+    let scan_args: Vec<&str> = scan_args.iter().map(String::as_str).collect();
+    let scan = run(dir, &scan_args);
+    assert!(
+        matches!(scan.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&scan.stderr)
     );
     let scan: Value = serde_json::from_slice(&scan.stdout).unwrap();
-    let finding_set = |arts: Vec<&Value>| -> BTreeSet<(String, String, String, String)> {
+    type FindingKey = (String, String, String, String, String, String);
+    let finding_set = |arts: &[Value], zip: &str| -> BTreeSet<FindingKey> {
         arts.iter()
             .flat_map(|a| {
+                let zip = a[zip]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("sha256:")
+                    .to_string();
                 let plat = a["platform"].as_str().unwrap().to_string();
                 a["findings"].as_array().unwrap().iter().map(move |f| {
+                    let field = |k: &str| f[k].as_str().unwrap_or_default().to_string();
                     (
+                        zip.clone(),
                         plat.clone(),
-                        f["id"].as_str().unwrap().to_string(),
-                        f["module"].as_str().unwrap().to_string(),
-                        f["reachability"].as_str().unwrap().to_string(),
+                        field("id"),
+                        field("module"),
+                        field("reachability"),
+                        field("status"),
                     )
                 })
             })
             .collect()
     };
-    let audited: Vec<&Value> = cold["artifacts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|a| a["version"] == "1.0.0" && a["provider"].as_str().unwrap().ends_with("-demo"))
-        .collect();
-    assert_eq!(
-        finding_set(audited),
-        finding_set(scan["artifacts"].as_array().unwrap().iter().collect())
+    let scanned = scan["artifacts"].as_array().unwrap();
+    assert_eq!(scanned.len(), total, "one scan artifact per audited one");
+    let zips = |arts: &[Value], zip: &str| -> BTreeSet<String> {
+        arts.iter()
+            .map(|a| {
+                a[zip]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("sha256:")
+                    .to_string()
+            })
+            .collect()
+    };
+    let audited = cold["artifacts"].as_array().unwrap();
+    assert_eq!(zips(audited, "digest"), zips(scanned, "zipSha256"));
+    let (a, s) = (
+        finding_set(audited, "digest"),
+        finding_set(scanned, "zipSha256"),
     );
+    assert!(!a.is_empty());
+    assert_eq!(a, s);
 
     // Warm: manifests only, every result from the cache, the same report.
     let blobs = reg.blob_gets();

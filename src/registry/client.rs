@@ -5,11 +5,18 @@
 //! for (referrers pages, byte-exact manifest puts) with the same credentials. Every failure is a
 //! [`RegistryError`] classified where it is born; retries are decided on its variant.
 //!
-//! oci-client does the HTTP (auth challenges included); its async calls run on a private
-//! current-thread runtime.
+//! oci-client does the HTTP of blobs, tags and pushes (auth challenges included); its async
+//! calls run on a private current-thread runtime driven by one background thread, so one
+//! `Registry` serves many threads at once (`audit`'s workers) over one pool of keep-alive
+//! connections. Manifests and the requests oci-client has no call for go through one blocking
+//! client with this registry's credentials, the authorization learnt once per repository
+//! (anonymous registries: one `/v2/` probe per run, not one per request).
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::Duration;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use oci_client::client::{ClientConfig, ClientProtocol};
 use oci_client::secrets::RegistryAuth;
@@ -47,15 +54,73 @@ impl Default for ClientOptions {
     }
 }
 
-/// A registry connection for one host.
+/// How long an authorization learnt for a repository is reused (a registry's bearer tokens
+/// live at least 60 s).
+const AUTH_REUSE: Duration = Duration::from_secs(50);
+
+/// Learnt authorizations: (`HOST/REPOSITORY`, push?) → (bearer token or none, when learnt).
+type Tokens = HashMap<(String, bool), (Option<String>, Instant)>;
+
+/// A current-thread tokio runtime driven by its own thread (which runs the connections' tasks
+/// and the IO driver), so that any number of threads can `block_on` futures at once.
+pub struct Runtime {
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    driver: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Runtime {
+    fn new() -> std::io::Result<Runtime> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let handle = rt.handle().clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let driver = std::thread::Builder::new()
+            .name("registry-io".into())
+            .spawn(move || {
+                let _ = rt.block_on(stopped);
+            })?;
+        Ok(Runtime {
+            handle,
+            stop: Some(stop),
+            driver: Some(driver),
+        })
+    }
+
+    /// Run `f` to completion on the calling thread (its IO driven by the runtime's thread).
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.handle.block_on(f)
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(d) = self.driver.take() {
+            let _ = d.join();
+        }
+    }
+}
+
+/// A registry connection for one host; `Sync`: threads share it and its connections.
 pub struct Registry {
-    pub(super) rt: tokio::runtime::Runtime,
+    pub(super) rt: Runtime,
     pub(super) client: Client,
     pub(super) auth: RegistryAuth,
     pub(super) cache: BlobCache,
     plain_http: bool,
     http: reqwest::blocking::Client,
     retries: u32,
+    /// The bearer token (or none needed) per repository and operation, and when it was learnt.
+    tokens: Mutex<Tokens>,
+    /// Set once the registry answered 404 for a referrers API request: it has none, and
+    /// discovery goes straight to the `sha256-<hex>` tag for the rest of this connection.
+    pub(super) no_referrers_api: AtomicBool,
+    /// Tag lists a reader took as its snapshot ([`Registry::assume_tags`]), by repository.
+    snapshot: Mutex<HashMap<String, Arc<HashSet<String>>>>,
 }
 
 impl Registry {
@@ -72,9 +137,7 @@ impl Registry {
             ..Default::default()
         };
         Ok(Registry {
-            rt: tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?,
+            rt: Runtime::new()?,
             client: Client::new(config),
             auth: auth::credentials_for(host, &opts.credentials)?,
             cache: opts.cache.clone(),
@@ -85,6 +148,9 @@ impl Registry {
                 .user_agent(concat!("provguard/", env!("CARGO_PKG_VERSION")))
                 .timeout(opts.timeout)
                 .build()?,
+            tokens: Mutex::new(HashMap::new()),
+            no_referrers_api: AtomicBool::new(false),
+            snapshot: Mutex::new(HashMap::new()),
         })
     }
 
@@ -113,14 +179,34 @@ impl Registry {
 
     fn manifest_once(&self, r: &Reference, expected: Option<&str>) -> Result<(Vec<u8>, String)> {
         let what = format!("{}: manifest", r.whole());
-        let (bytes, digest) = self
-            .rt
-            .block_on(self.client.pull_manifest_raw(
-                r,
-                &self.auth,
-                &[INDEX_MEDIA_TYPE, MANIFEST_MEDIA_TYPE],
-            ))
-            .map_err(|e| RegistryError::from_oci(&what, &e))?;
+        let url = format!(
+            "{}/v2/{}/manifests/{}{}",
+            self.origin(r),
+            r.repository(),
+            r.digest().or(r.tag()).unwrap_or("latest"),
+            r.namespace()
+                .map(|ns| format!("?ns={ns}"))
+                .unwrap_or_default()
+        );
+        let resp = self.send(r, RegistryOperation::Pull, &what, |c| {
+            c.get(&url).header(
+                "Accept",
+                format!("{INDEX_MEDIA_TYPE}, {MANIFEST_MEDIA_TYPE}"),
+            )
+        })?;
+        let status = resp.status().as_u16();
+        let digest = resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let bytes = resp
+            .bytes()
+            .map_err(|e| RegistryError::from_reqwest(&what, &e))?;
+        if status != 200 {
+            return Err(RegistryError::from_status(&what, status, &bytes));
+        }
         if bytes.len() > MANIFEST_LIMIT {
             return Err(RegistryError::new(
                 Kind::TooLarge,
@@ -153,7 +239,18 @@ impl Registry {
 
     /// A manifest that may not exist: `None` only for [`Kind::NotFound`]; every other failure
     /// (401, 5xx after the retries, a timeout) is an error, never "absent".
+    /// A tag missing from the repository's snapshot ([`Registry::assume_tags`]) is absent
+    /// without a request.
     pub fn try_manifest(&self, r: &Reference) -> Result<Option<(Vec<u8>, String)>> {
+        if let (None, Some(tag)) = (r.digest(), r.tag()) {
+            let snapshot = self.snapshot.lock().unwrap_or_else(|p| p.into_inner());
+            if snapshot
+                .get(r.repository())
+                .is_some_and(|tags| !tags.contains(tag))
+            {
+                return Ok(None);
+            }
+        }
         match self.manifest(r, None) {
             Ok(x) => Ok(Some(x)),
             Err(e) if e.is_not_found() => Ok(None),
@@ -260,6 +357,20 @@ impl Registry {
         })
     }
 
+    /// Take `tags` (the repository's tag list, just read) as the snapshot a reader works
+    /// from: a tag outside it, such as the referrers fallback tag of a subject with no
+    /// referrers, is then absent without a request. For readers only (`audit`'s survey): a
+    /// writer would miss the tags it adds.
+    pub fn assume_tags(&self, repository: &str, tags: &[String]) {
+        self.snapshot
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(
+                repository.to_string(),
+                Arc::new(tags.iter().cloned().collect()),
+            );
+    }
+
     /// `http(s)://HOST` of `r`'s registry.
     pub fn origin(&self, r: &Reference) -> String {
         let scheme = if self.plain_http { "http" } else { "https" };
@@ -277,18 +388,7 @@ impl Registry {
         what: &str,
         build: impl Fn(&reqwest::blocking::Client) -> reqwest::blocking::RequestBuilder,
     ) -> Result<reqwest::blocking::Response> {
-        // A token endpoint that is down is worth another try; one that refuses leaves the
-        // request unauthenticated, and the registry's 401 says so.
-        let token = match self.rt.block_on(self.client.auth(r, &self.auth, op)) {
-            Ok(t) => t,
-            Err(e) => {
-                let e = RegistryError::from_oci(what, &e);
-                if e.is_transient() {
-                    return Err(e);
-                }
-                None
-            }
-        };
+        let token = self.token(r, op, what)?;
         let mut req = build(&self.http);
         req = match (&token, &self.auth) {
             (Some(t), _) => req.bearer_auth(t),
@@ -297,6 +397,36 @@ impl Registry {
         };
         req.send()
             .map_err(|e| RegistryError::from_reqwest(what, &e))
+    }
+
+    /// The bearer token for `r`'s repository and `op` (`None`: none needed, or Basic), learnt
+    /// from the registry's challenge and reused for [`AUTH_REUSE`]. A token endpoint that is
+    /// down is worth another try; one that refuses leaves the request unauthenticated, and the
+    /// registry's 401 says so.
+    fn token(&self, r: &Reference, op: RegistryOperation, what: &str) -> Result<Option<String>> {
+        let key = (
+            format!("{}/{}", r.resolve_registry(), r.repository()),
+            matches!(op, RegistryOperation::Push),
+        );
+        let lock = || self.tokens.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((t, at)) = lock().get(&key)
+            && at.elapsed() < AUTH_REUSE
+        {
+            return Ok(t.clone());
+        }
+        match self.rt.block_on(self.client.auth(r, &self.auth, op)) {
+            Ok(t) => {
+                lock().insert(key, (t.clone(), Instant::now()));
+                Ok(t)
+            }
+            Err(e) => {
+                let e = RegistryError::from_oci(what, &e);
+                if e.is_transient() {
+                    return Err(e);
+                }
+                Ok(None)
+            }
+        }
     }
 
     /// One page of a paginated GET (`Accept: accept`): the body of a 200 and the `Link`

@@ -4,7 +4,12 @@
 //! (`sha256-<hex>`); for SBOMs then cosign's `sha256-<hex>.sbom` tag. Two kinds are looked
 //! for: SBOMs, and the origin signature `provguard mirror` carries on a provider index
 //! ([`super::SIGNATURE_ARTIFACT_TYPE`]). Every referrer manifest is fetched by digest and
-//! verified. A failure other than a real 404 is an error, never "nothing attached".
+//! verified. A failure other than a real 404 is an error, never "nothing attached". A registry
+//! that answered 404 once has no referrers API: later discoveries on the same connection go
+//! straight to the tag. A provider index's SBOMs and carried signatures are found in one
+//! discovery ([`Registry::index_referrers`]).
+
+use std::sync::atomic::Ordering;
 
 use oci_client::Reference;
 
@@ -83,6 +88,15 @@ pub fn is_signature_referrer(d: &Descriptor) -> bool {
     d.artifact_type.as_deref() == Some(SIGNATURE_ARTIFACT_TYPE)
 }
 
+fn is_sbom_or_signature_referrer(d: &Descriptor) -> bool {
+    is_sbom_referrer(d) || is_signature_referrer(d)
+}
+
+/// The referrers found, without the descriptors that chose them.
+fn found(list: Vec<(Descriptor, Referrer)>) -> Vec<Referrer> {
+    list.into_iter().map(|(_, r)| r).collect()
+}
+
 fn protocol(r: &Reference, detail: impl Into<String>) -> RegistryError {
     RegistryError::new(Kind::Protocol, r.whole(), detail)
 }
@@ -96,6 +110,9 @@ impl Registry {
         subject: &str,
         keep: fn(&Descriptor) -> bool,
     ) -> Result<Option<Vec<Descriptor>>> {
+        if self.no_referrers_api.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
         let origin = self.origin(r);
         let mut url = format!("{origin}/v2/{}/referrers/{subject}", r.repository());
         let what = format!("{}: referrers API for {subject}", r.whole());
@@ -106,7 +123,10 @@ impl Registry {
             }
             let answer = self.get_page(r, &url, INDEX_MEDIA_TYPE, &what);
             let (next, body) = match answer {
-                Err(e) if page == 0 && e.is_not_found() => return Ok(None),
+                Err(e) if page == 0 && e.is_not_found() => {
+                    self.no_referrers_api.store(true, Ordering::Relaxed);
+                    return Ok(None);
+                }
                 other => other?,
             };
             if body.len() > MANIFEST_LIMIT {
@@ -132,13 +152,14 @@ impl Registry {
     }
 
     /// The referrers of `subject` (a digest in `r`'s repository) that `keep` accepts, through
-    /// the referrers API or, without one, the `sha256-<hex>` tag, each fetched and verified.
+    /// the referrers API or, without one, the `sha256-<hex>` tag, each fetched and verified,
+    /// with the descriptor that chose it.
     fn referrers_of(
         &self,
         r: &Reference,
         subject: &str,
         keep: fn(&Descriptor) -> bool,
-    ) -> Result<Vec<Referrer>> {
+    ) -> Result<Vec<(Descriptor, Referrer)>> {
         let hex = subject.trim_start_matches("sha256:");
         let (descs, via) = match self.referrers_api(r, subject, keep)? {
             Some(d) => (d, Via::ReferrersApi),
@@ -167,13 +188,16 @@ impl Registry {
             let doc = serde_json::from_slice(&bytes).map_err(|e| {
                 protocol(r, format!("referrer {} is not valid JSON: {e}", d.digest))
             })?;
-            out.push(Referrer {
-                digest,
-                bytes,
-                doc,
-                via,
-                cosign_tag: None,
-            });
+            out.push((
+                d,
+                Referrer {
+                    digest,
+                    bytes,
+                    doc,
+                    via,
+                    cosign_tag: None,
+                },
+            ));
         }
         Ok(out)
     }
@@ -181,13 +205,44 @@ impl Registry {
     /// The carried origin signatures attached to `subject` (a provider index), in discovery
     /// order.
     pub fn signature_referrers(&self, r: &Reference, subject: &str) -> Result<Vec<Referrer>> {
-        self.referrers_of(r, subject, is_signature_referrer)
+        Ok(found(self.referrers_of(
+            r,
+            subject,
+            is_signature_referrer,
+        )?))
     }
 
     /// Every SBOM referrer of `subject` (a digest in `r`'s repository), in discovery order.
     pub fn sbom_referrers(&self, r: &Reference, subject: &str) -> Result<Vec<Referrer>> {
+        let mut out = found(self.referrers_of(r, subject, is_sbom_referrer)?);
+        out.extend(self.cosign_sbom(r, subject)?);
+        Ok(out)
+    }
+
+    /// A provider index's SBOM referrers (as [`Registry::sbom_referrers`]; none looked for
+    /// without `sboms`) and carried signatures (as [`Registry::signature_referrers`]), found
+    /// in one discovery.
+    pub fn index_referrers(
+        &self,
+        r: &Reference,
+        subject: &str,
+        sboms: bool,
+    ) -> Result<(Vec<Referrer>, Vec<Referrer>)> {
+        if !sboms {
+            return Ok((Vec::new(), self.signature_referrers(r, subject)?));
+        }
+        let (s, sig): (Vec<_>, Vec<_>) = self
+            .referrers_of(r, subject, is_sbom_or_signature_referrer)?
+            .into_iter()
+            .partition(|(d, _)| is_sbom_referrer(d));
+        let mut s = found(s);
+        s.extend(self.cosign_sbom(r, subject)?);
+        Ok((s, found(sig)))
+    }
+
+    /// The SBOM manifest cosign tags `sha256-<hex>.sbom` for `subject`, if there is one.
+    fn cosign_sbom(&self, r: &Reference, subject: &str) -> Result<Option<Referrer>> {
         let hex = subject.trim_start_matches("sha256:");
-        let mut out = self.referrers_of(r, subject, is_sbom_referrer)?;
         let cosign = format!("sha256-{hex}.sbom");
         if let Some((bytes, digest)) = self.try_manifest(&sibling(r, &cosign))? {
             let doc: ManifestDoc = serde_json::from_slice(&bytes)
@@ -198,15 +253,15 @@ impl Registry {
                     format!("{cosign} is an index, not an SBOM manifest"),
                 ));
             }
-            out.push(Referrer {
+            return Ok(Some(Referrer {
                 digest,
                 bytes,
                 doc,
                 via: Via::CosignTag,
                 cosign_tag: Some(cosign),
-            });
+            }));
         }
-        Ok(out)
+        Ok(None)
     }
 
     /// The SBOM documents in a referrer's layers, each size-capped and digest-verified.

@@ -1,7 +1,9 @@
 //! Providers from OCI registries, fetched exactly as OpenTofu 1.10 does: the tag's provider index
 //! walked and checked by [`crate::registry::index`], each selected platform's ZIP layer streamed
 //! into the verified blob cache, and the SBOMs attached to the platform manifest and the index
-//! found by the registry layer's one discovery routine ([`crate::registry::referrers`]).
+//! found by the registry layer's one discovery routine ([`crate::registry::referrers`]). A fetch
+//! is two steps: [`discover`] reads manifests only (what `audit`'s survey keeps, so its
+//! analysis never reads them again), then each platform's blobs are downloaded.
 //! Provider addresses with `--version` are resolved here too: their repository from
 //! `--oci-mirror` or the tofu CLI configuration ([`super::address`]), their tag by
 //! [`crate::registry::tags`].
@@ -21,7 +23,9 @@ use super::{SourceOptions, Target, address};
 use crate::artifact::provenance::{Check, Origin, Provenance, SignatureStatus};
 use crate::artifact::{Naming, RegistryOrigin};
 use crate::foundation::version::Constraint;
-use crate::registry::referrers::{AttachedTo, Via};
+use crate::registry::index::{PlatformEntry, ProviderIndex};
+use crate::registry::referrers::{AttachedTo, Referrer, Via};
+use crate::registry::wire::Descriptor;
 use crate::registry::{
     ANNOTATION_ADDRESS, ANNOTATION_HOST, ANNOTATION_VERSION, KEY_LAYER_TYPE, OciTarget, Registry,
     SIG_LAYER_TYPE, SIGNATURE_LIMIT, SUMS_LAYER_TYPE, TITLE_ANNOTATION, tags,
@@ -96,19 +100,20 @@ impl Carried {
     }
 }
 
-/// Verify every carried-signature referrer of the index `index_digest` (all must verify);
-/// the first one, verified, or `None` when there is none.
+/// Verify every carried-signature referrer found on the index `index_digest` (all must
+/// verify); the first one, verified, or `None` when there is none.
 fn carried_signature(
     reg: &Registry,
     target: &OciTarget,
     index_digest: &str,
+    referrers: &[Referrer],
 ) -> Result<Option<Carried>> {
     let r = target.at(index_digest);
     let mut first = None;
-    for referrer in reg.signature_referrers(&r, index_digest)? {
+    for referrer in referrers {
         let layers = reg.referrer_layers(
             &r,
-            &referrer,
+            referrer,
             &[SUMS_LAYER_TYPE, SIG_LAYER_TYPE, KEY_LAYER_TYPE],
             SIGNATURE_LIMIT,
         )?;
@@ -167,17 +172,18 @@ fn carried_signature(
     Ok(first)
 }
 
-/// The SBOMs attached to `subject`, CycloneDX before SPDX among equals.
+/// The SBOM documents of the referrers found on `subject`, CycloneDX before SPDX among equals.
 fn attached_sboms(
     reg: &Registry,
     target: &OciTarget,
     subject: &str,
     level: AttachedTo,
+    referrers: &[Referrer],
 ) -> Result<Vec<AttachedSbom>> {
     let r = target.at(subject);
     let mut out = Vec::new();
-    for referrer in reg.sbom_referrers(&r, subject)? {
-        for layer in reg.sbom_layers(&r, &referrer)? {
+    for referrer in referrers {
+        for layer in reg.sbom_layers(&r, referrer)? {
             out.push(AttachedSbom {
                 bytes: layer.bytes,
                 media_type: layer.media_type,
@@ -192,61 +198,144 @@ fn attached_sboms(
     Ok(out)
 }
 
+/// A provider version as its manifests describe it, before any blob is read: the index's
+/// SBOM and carried-signature referrers, and per selected platform its ZIP layer and SBOM
+/// referrers. What `audit`'s survey keys its results cache by, and what a fetch then needs.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    pub index_digest: String,
+    /// SBOM referrers of the index (none looked for without `attached`).
+    pub index_sboms: Vec<Referrer>,
+    /// Carried origin signatures on the index (verified when a platform is fetched).
+    pub signatures: Vec<Referrer>,
+    pub platforms: Vec<DiscoveredPlatform>,
+}
+
+/// One selected platform of a [`Discovered`] provider version.
+#[derive(Debug, Clone)]
+pub struct DiscoveredPlatform {
+    pub entry: PlatformEntry,
+    /// The manifest's ZIP layer.
+    pub layer: Descriptor,
+    pub sboms: Vec<Referrer>,
+}
+
+/// The manifests of the `selected` platforms of `index` (fetched as `target`), with their
+/// referrers (SBOMs only when `attached`).
+pub fn discover(
+    reg: &Registry,
+    target: &OciTarget,
+    index: &ProviderIndex,
+    selected: &[&PlatformEntry],
+    attached: bool,
+) -> Result<Discovered> {
+    let (index_sboms, signatures) =
+        reg.index_referrers(&target.at(&index.digest), &index.digest, attached)?;
+    let mut platforms = Vec::new();
+    for entry in selected {
+        let (_, layer) = reg.platform_manifest(target, entry)?;
+        let sboms = if attached {
+            reg.sbom_referrers(&target.at(&entry.digest), &entry.digest)?
+        } else {
+            Vec::new()
+        };
+        platforms.push(DiscoveredPlatform {
+            entry: (*entry).clone(),
+            layer,
+            sboms,
+        });
+    }
+    Ok(Discovered {
+        index_digest: index.digest.clone(),
+        index_sboms,
+        signatures,
+        platforms,
+    })
+}
+
+/// The index's SBOM documents and its carried signature, verified: what every platform of a
+/// discovered provider version shares.
+fn index_level(
+    reg: &Registry,
+    target: &OciTarget,
+    found: &Discovered,
+) -> Result<(Vec<AttachedSbom>, Option<Carried>)> {
+    let d = &found.index_digest;
+    let sboms = attached_sboms(reg, target, d, AttachedTo::Index, &found.index_sboms)?;
+    Ok((sboms, carried_signature(reg, target, d, &found.signatures)?))
+}
+
+/// One discovered platform fetched: its ZIP into the verified blob cache (checked against the
+/// carried signature first), and its SBOM documents, then the index's.
+fn download(
+    reg: &Registry,
+    target: &OciTarget,
+    found: &Discovered,
+    p: &DiscoveredPlatform,
+    (index_sboms, carried): &(Vec<AttachedSbom>, Option<Carried>),
+) -> Result<FetchedPlatform> {
+    let entry = &p.entry;
+    let layer = &p.layer;
+    let file_name = layer.annotations.get(TITLE_ANNOTATION).cloned();
+    if let Some(c) = carried {
+        // Checked before the ZIP is downloaded: the layer digest is verified on the way in.
+        let name = file_name
+            .clone()
+            .unwrap_or_else(|| default_file_name(target, &entry.platform()).unwrap_or_default());
+        c.check_listed(&name, &layer.digest)
+            .with_context(|| format!("{} {}", target.text, entry.platform()))?;
+    }
+    let zip_path = match reg.cached_blob(&layer.digest) {
+        Some(path) => {
+            tracing::info!(
+                "{} {}: {} from cache",
+                target.text,
+                entry.platform(),
+                layer.digest
+            );
+            path
+        }
+        None => reg.blob_to_cache(&target.at(&entry.digest), layer)?,
+    };
+    let mut sboms = attached_sboms(reg, target, &entry.digest, AttachedTo::Platform, &p.sboms)?;
+    sboms.extend(index_sboms.iter().cloned());
+    Ok(FetchedPlatform {
+        os: entry.os.clone(),
+        arch: entry.arch.clone(),
+        index_digest: found.index_digest.clone(),
+        manifest_digest: entry.digest.clone(),
+        layer_digest: layer.digest.clone(),
+        zip_path,
+        sboms,
+        file_name,
+        carried: carried.clone(),
+    })
+}
+
 /// Fetch every selected platform of the provider at `target`.
 pub fn fetch(target: &OciTarget, opts: &SourceOptions) -> Result<Vec<FetchedPlatform>> {
     let reg = Registry::new(&opts.registry, target.host())?;
     let index = reg.provider_index(target)?;
     let selected = index.select(&target.text, &opts.platforms)?;
-    let index_sboms = if opts.attached {
-        attached_sboms(&reg, target, &index.digest, AttachedTo::Index)?
-    } else {
-        Vec::new()
-    };
-    let carried = carried_signature(&reg, target, &index.digest)?;
-    let mut out = Vec::new();
-    for entry in selected {
-        let (_, layer) = reg.platform_manifest(target, entry)?;
-        let file_name = layer.annotations.get(TITLE_ANNOTATION).cloned();
-        if let Some(c) = &carried {
-            // Checked before the ZIP is downloaded: the layer digest is verified on the way in.
-            let name = file_name.clone().unwrap_or_else(|| {
-                default_file_name(target, &format!("{}_{}", entry.os, entry.arch))
-                    .unwrap_or_default()
-            });
-            c.check_listed(&name, &layer.digest)
-                .with_context(|| format!("{} {}", target.text, entry.platform()))?;
-        }
-        let zip_path = match reg.cached_blob(&layer.digest) {
-            Some(p) => {
-                tracing::info!(
-                    "{} {}: {} from cache",
-                    target.text,
-                    entry.platform(),
-                    layer.digest
-                );
-                p
-            }
-            None => reg.blob_to_cache(&target.at(&entry.digest), &layer)?,
-        };
-        let mut sboms = if opts.attached {
-            attached_sboms(&reg, target, &entry.digest, AttachedTo::Platform)?
-        } else {
-            Vec::new()
-        };
-        sboms.extend(index_sboms.iter().cloned());
-        out.push(FetchedPlatform {
-            os: entry.os.clone(),
-            arch: entry.arch.clone(),
-            index_digest: index.digest.clone(),
-            manifest_digest: entry.digest.clone(),
-            layer_digest: layer.digest,
-            zip_path,
-            sboms,
-            file_name,
-            carried: carried.clone(),
-        });
-    }
-    Ok(out)
+    let found = discover(&reg, target, &index, &selected, opts.attached)?;
+    let shared = index_level(&reg, target, &found)?;
+    found
+        .platforms
+        .iter()
+        .map(|p| download(&reg, target, &found, p, &shared))
+        .collect()
+}
+
+/// The pipeline target of platform `p` of the provider version `found` at `target`, fetched
+/// over `reg` (the manifests are not read again).
+pub fn discovered_target(
+    reg: &Registry,
+    target: &OciTarget,
+    found: &Discovered,
+    p: &DiscoveredPlatform,
+) -> Result<Target> {
+    let shared = index_level(reg, target, found)?;
+    Ok(target_of(target, download(reg, target, found, p, &shared)?))
 }
 
 /// `terraform-provider-TYPE_VERSION_OS_ARCH.zip` from the repository's last segment and the tag.
@@ -302,44 +391,47 @@ pub fn resolve_address(addr: &str, opts: &SourceOptions) -> Result<OciTarget> {
 
 /// Fetch `target` and describe each platform's cached ZIP as a pipeline target.
 pub fn targets(target: &OciTarget, opts: &SourceOptions) -> Result<Vec<Target>> {
-    let (repo_type, version) = type_and_version(target);
     Ok(fetch(target, opts)?
         .into_iter()
-        .map(|f| {
-            let plat = format!("{}_{}", f.os, f.arch);
-            let file_name = default_file_name(target, &plat);
-            let registry = RegistryOrigin {
-                reference: target.text.clone(),
-                host: target.host().to_string(),
-                index_digest: f.index_digest.clone(),
-                manifest_digest: f.manifest_digest.clone(),
-                layer_digest: f.layer_digest.clone(),
-            };
-            let provenance = f.carried.as_ref().map(|c| Provenance {
-                origin: Origin::Oci(registry.clone()),
-                address: c.address.clone(),
-                version: c.version.clone(),
-                platform: plat.clone(),
-                checks: vec![Check::OciDigest, Check::CarriedSignature],
-                signature: c.signature.clone(),
-                signature_required: verify::SigPolicy::from_env().required_without_keys(&c.host),
-                sums: c.lines(),
-            });
-            Target {
-                path: f.zip_path.clone(),
-                naming: Naming {
-                    provider_type: Some(repo_type.clone()),
-                    version: version.clone(),
-                    os: Some(f.os.clone()),
-                    arch: Some(f.arch.clone()),
-                    address: None,
-                },
-                display: Some(format!("{} ({plat})", target.text)),
-                file_name,
-                attached: f.sboms.clone(),
-                registry: Some(registry),
-                provenance,
-            }
-        })
+        .map(|f| target_of(target, f))
         .collect())
+}
+
+/// A fetched platform of `target` as a pipeline target.
+fn target_of(target: &OciTarget, f: FetchedPlatform) -> Target {
+    let (repo_type, version) = type_and_version(target);
+    let plat = format!("{}_{}", f.os, f.arch);
+    let file_name = default_file_name(target, &plat);
+    let registry = RegistryOrigin {
+        reference: target.text.clone(),
+        host: target.host().to_string(),
+        index_digest: f.index_digest.clone(),
+        manifest_digest: f.manifest_digest.clone(),
+        layer_digest: f.layer_digest.clone(),
+    };
+    let provenance = f.carried.as_ref().map(|c| Provenance {
+        origin: Origin::Oci(registry.clone()),
+        address: c.address.clone(),
+        version: c.version.clone(),
+        platform: plat.clone(),
+        checks: vec![Check::OciDigest, Check::CarriedSignature],
+        signature: c.signature.clone(),
+        signature_required: verify::SigPolicy::from_env().required_without_keys(&c.host),
+        sums: c.lines(),
+    });
+    Target {
+        path: f.zip_path,
+        naming: Naming {
+            provider_type: Some(repo_type),
+            version,
+            os: Some(f.os),
+            arch: Some(f.arch),
+            address: None,
+        },
+        display: Some(format!("{} ({plat})", target.text)),
+        file_name,
+        attached: f.sboms,
+        registry: Some(registry),
+        provenance,
+    }
 }

@@ -4,11 +4,16 @@
 //! index), an `oci://HOST/REPO:TAG` provider, a directory tree holding `.terraform.lock.hcl`
 //! files (every locked package, located as `gate` locates them, with the lock files that pin
 //! it), a filesystem mirror or `dist/` directory, a file, or anything else `scan` takes.
+//!
+//! Registry work goes over one shared connection per host ([`Connections`]): the survey's
+//! manifest and referrer requests run `jobs` at a time, and an artifact's analysis reuses what
+//! the survey read ([`oci::Discovered`]), downloading only its blobs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 
 use super::lockfile::{self, LockFile};
 use super::{SourceOptions, Target, local, oci};
@@ -17,7 +22,26 @@ use crate::artifact::stream::sha256_reader;
 use crate::foundation::{pool, version::Version};
 use crate::registry::index::ProviderIndex;
 use crate::registry::referrers::Referrer;
-use crate::registry::{OciTarget, Registry, repo_ref};
+use crate::registry::{ClientOptions, OciTarget, Registry, repo_ref};
+
+/// One registry connection per host, made when first needed and shared by every thread.
+#[derive(Default)]
+pub struct Connections {
+    hosts: Mutex<BTreeMap<String, Arc<Registry>>>,
+}
+
+impl Connections {
+    /// The connection to `host`.
+    pub fn to(&self, opts: &ClientOptions, host: &str) -> Result<Arc<Registry>> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(r) = hosts.get(host) {
+            return Ok(r.clone());
+        }
+        let r = Arc::new(Registry::new(opts, host)?);
+        hosts.insert(host.to_string(), r.clone());
+        Ok(r)
+    }
+}
 
 /// Where a provider package was found and what it is: what reports carry of it.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -41,7 +65,8 @@ pub struct Located {
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub at: Located,
-    /// Digests of the SBOMs attached to it (they decide the inventory too).
+    /// Digests of the SBOMs attached to it (they decide the inventory too), and of a carried
+    /// signature (it decides the provenance).
     pub attached: Vec<String>,
     pub fetch: Fetch,
 }
@@ -49,29 +74,30 @@ pub struct Planned {
 /// How to get the bytes.
 #[derive(Debug, Clone)]
 pub enum Fetch {
-    /// One platform of `oci://HOST/REPO:TAG`.
-    Oci { reference: String, platform: String },
+    /// Platform `platform` (an index into `found.platforms`) of `oci://HOST/REPO:TAG`, whose
+    /// manifests the survey read.
+    Oci {
+        target: OciTarget,
+        found: Arc<oci::Discovered>,
+        platform: usize,
+    },
     /// Already here (local files, and packages located for a lock file).
     Ready(Box<Target>),
 }
 
 impl Planned {
-    /// The pipeline target: fetched now for registry packages (the blob cache first).
-    pub fn target(&self, opts: &SourceOptions) -> Result<Target> {
+    /// The pipeline target: fetched now for registry packages (the blob cache first) over
+    /// `conns`, without reading their manifests again.
+    pub fn target(&self, opts: &SourceOptions, conns: &Connections) -> Result<Target> {
         match &self.fetch {
             Fetch::Ready(t) => Ok((**t).clone()),
             Fetch::Oci {
-                reference,
+                target,
+                found,
                 platform,
             } => {
-                let opts = SourceOptions {
-                    platforms: vec![platform.clone()],
-                    ..opts.clone()
-                };
-                oci::targets(&OciTarget::parse(reference)?, &opts)?
-                    .into_iter()
-                    .next()
-                    .ok_or_else(|| anyhow!("{reference}: no {platform} build"))
+                let reg = conns.to(&opts.registry, target.host())?;
+                oci::discovered_target(&reg, target, found, &found.platforms[*platform])
             }
         }
     }
@@ -82,13 +108,14 @@ impl Planned {
 pub fn survey(
     sources: &[String],
     opts: &SourceOptions,
+    conns: &Connections,
     page_size: usize,
     jobs: usize,
 ) -> Result<Vec<Planned>> {
     let mut out: Vec<Planned> = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for s in sources {
-        for p in one_source(s, opts, page_size, jobs)? {
+        for p in one_source(s, opts, conns, page_size, jobs)? {
             match seen.get(&p.at.id) {
                 Some(&i) => {
                     for u in p.at.used_by {
@@ -110,6 +137,7 @@ pub fn survey(
 fn one_source(
     s: &str,
     opts: &SourceOptions,
+    conns: &Connections,
     page_size: usize,
     jobs: usize,
 ) -> Result<Vec<Planned>> {
@@ -118,11 +146,12 @@ fn one_source(
             .split_once('/')
             .map_or((rest, ""), |(h, p)| (h, p.trim_end_matches('/')));
         if let Some((repo, tag)) = path.rsplit_once(':').filter(|_| !path.contains('@')) {
-            let reg = Registry::new(&opts.registry, host)?;
+            let reg = conns.to(&opts.registry, host)?;
             return oci_tag(&reg, s, host, repo, tag, opts);
         }
         if !path.contains('@') {
-            return namespace(s, host, path, opts, page_size, jobs);
+            let reg = conns.to(&opts.registry, host)?;
+            return namespace(&reg, s, host, path, opts, page_size, jobs);
         }
     }
     let p = Path::new(s);
@@ -142,8 +171,10 @@ fn one_source(
         .collect()
 }
 
-/// Every repository under `prefix`, every SemVer tag, every platform.
+/// Every repository under `prefix`, every SemVer tag, every platform: the tag lists, then
+/// the tags' manifests, `jobs` requests at a time over `reg`.
 fn namespace(
+    reg: &Registry,
     source: &str,
     host: &str,
     prefix: &str,
@@ -151,28 +182,34 @@ fn namespace(
     page_size: usize,
     jobs: usize,
 ) -> Result<Vec<Planned>> {
-    let reg = Registry::new(&opts.registry, host)?;
     let repos = reg.catalog(host, prefix, page_size)?;
     tracing::info!("{source}: {} repositories in the catalog", repos.len());
-    let mut tagged = Vec::new();
-    for repo in &repos {
+    let per_repo = pool::map(&repos, jobs, |repo| {
         let tags = reg.list_tags(&repo_ref(host, repo, "latest"))?;
+        // The listing is the survey's snapshot: referrers fallback and cosign tags not in it
+        // are not asked for (distribution has no referrers API: two requests per manifest).
+        reg.assume_tags(repo, &tags);
         let mut versions: Vec<(Version, String)> = tags
             .into_iter()
             .filter_map(|t| Some((Version::parse(&t.replace('_', "+"))?, t)))
             .collect();
         versions.sort();
-        tagged.extend(versions.into_iter().map(|(_, t)| (repo.clone(), t)));
-    }
+        anyhow::Ok(
+            versions
+                .into_iter()
+                .map(|(_, t)| (repo.clone(), t))
+                .collect::<Vec<_>>(),
+        )
+    })?;
+    let tagged: Vec<(String, String)> = per_repo.into_iter().flatten().collect();
     let per_tag = pool::map(&tagged, jobs, |(repo, tag)| {
-        let reg = Registry::new(&opts.registry, host)?;
-        oci_tag(&reg, source, host, repo, tag, opts)
+        oci_tag(reg, source, host, repo, tag, opts)
     })?;
     Ok(per_tag.into_iter().flatten().collect())
 }
 
-fn digests(referrers: Vec<Referrer>) -> impl Iterator<Item = String> {
-    referrers.into_iter().map(|r| r.digest)
+fn digests(referrers: &[Referrer]) -> impl Iterator<Item = String> + '_ {
+    referrers.iter().map(|r| r.digest.clone())
 }
 
 /// The platforms of the provider index `HOST/REPO:TAG`, from manifests only. A tag holding
@@ -197,41 +234,43 @@ fn oci_tag(
         Err(e) => return Err(e),
     };
     let target = OciTarget::parse(&reference)?;
-    let index_sboms: Vec<String> = if opts.attached {
-        digests(reg.sbom_referrers(&target.at(&index.digest), &index.digest)?).collect()
-    } else {
-        Vec::new()
-    };
+    let selected: Vec<_> = index
+        .select(&reference, &[])?
+        .into_iter()
+        .filter(|e| opts.platforms.is_empty() || opts.platforms.contains(&e.platform()))
+        .collect();
+    let found = Arc::new(oci::discover(
+        reg,
+        &target,
+        &index,
+        &selected,
+        opts.attached,
+    )?);
     let version = tag.replace('_', "+");
     let mut out = Vec::new();
-    for entry in index.select(&reference, &[])? {
-        let platform = entry.platform();
-        if !opts.platforms.is_empty() && !opts.platforms.contains(&platform) {
-            continue;
-        }
-        let (_, layer) = reg.platform_manifest(&target, entry)?;
-        let mut attached: Vec<String> = if opts.attached {
-            digests(reg.sbom_referrers(&target.at(&entry.digest), &entry.digest)?).collect()
-        } else {
-            Vec::new()
-        };
-        attached.extend(index_sboms.iter().cloned());
+    for (i, p) in found.platforms.iter().enumerate() {
+        let platform = p.entry.platform();
+        let mut attached: Vec<String> = digests(&p.sboms).collect();
+        attached.extend(digests(&found.index_sboms));
+        // A carried signature decides the provenance in the result: it keys it too.
+        attached.extend(digests(&found.signatures));
         let location = format!("{reference} ({platform})");
         out.push(Planned {
             at: Located {
-                id: format!("{location}@{}", entry.digest),
+                id: format!("{location}@{}", p.entry.digest),
                 location,
                 source: source.to_string(),
                 provider: format!("{host}/{repo}"),
                 version: Some(version.clone()),
-                platform: Some(platform.clone()),
-                digest: layer.digest,
+                platform: Some(platform),
+                digest: p.layer.digest.clone(),
                 used_by: Vec::new(),
             },
             attached,
             fetch: Fetch::Oci {
-                reference: reference.clone(),
-                platform,
+                target: target.clone(),
+                found: found.clone(),
+                platform: i,
             },
         });
     }

@@ -10,7 +10,7 @@ use crate::analysis::policy::{self, Sink, Violation, checks};
 use crate::analysis::vuln::{self, Database, Finding};
 use crate::inventory::{Inventory, collect, gobin};
 use crate::report::audit::model::ArtifactResult;
-use crate::source::survey::Planned;
+use crate::source::survey::{Connections, Planned};
 
 /// What the policy needs: the rules, the waivers, the newest Go release the database knows.
 pub struct Judge<'a> {
@@ -49,10 +49,11 @@ pub struct Analysed {
 pub fn analyse(
     p: &Planned,
     opts: &AuditOptions,
+    conns: &Connections,
     db: &Database,
     judge: Option<&Judge>,
 ) -> Result<Analysed> {
-    let target = p.target(&opts.source)?;
+    let target = p.target(&opts.source, conns)?;
     let mut inventories = collect::inventories_of(
         &target,
         opts.limits,

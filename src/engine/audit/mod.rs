@@ -1,7 +1,8 @@
 //! `provguard audit` as a library component (cargo-audit's `Auditor` is the model): survey
 //! the sources from manifests alone ([`crate::source::survey`]), keep this shard's share
 //! ([`shard`]), then per artifact on a bounded pool either reuse the results cache ([`cache`])
-//! or fetch, inventory, match and judge it ([`analyse`]), writing its evidence when asked
+//! or fetch its blobs (over the survey's shared registry connections, its manifests not read
+//! again), inventory, match and judge it ([`analyse`]), writing its evidence when asked
 //! ([`evidence`]); the report is built from the results, sorted, its summary computed from
 //! them. [`merge`] joins shard reports into the report an unsharded run writes.
 
@@ -133,7 +134,15 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport> {
         now: opts.now,
     });
 
-    let mut planned = survey::survey(&opts.sources, &opts.source, opts.page_size, opts.jobs)?;
+    // One connection per registry host for the survey and every fetch after it.
+    let conns = survey::Connections::default();
+    let mut planned = survey::survey(
+        &opts.sources,
+        &opts.source,
+        &conns,
+        opts.page_size,
+        opts.jobs,
+    )?;
     if let Some(s) = &opts.shard {
         planned.retain(|p| shard::holds(s, &p.at.id));
     }
@@ -184,7 +193,7 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport> {
                 }
                 None => {
                     misses.fetch_add(1, Ordering::Relaxed);
-                    let a = analyse::analyse(p, opts, database()?, judge.as_ref())?;
+                    let a = analyse::analyse(p, opts, &conns, database()?, judge.as_ref())?;
                     if let Some(w) = &evidence {
                         w.write(p, &a, database()?)?;
                     }
