@@ -9,6 +9,7 @@
 //! current-thread runtime.
 
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use oci_client::client::{ClientConfig, ClientProtocol};
@@ -56,6 +57,9 @@ pub struct Registry {
     plain_http: bool,
     http: reqwest::blocking::Client,
     retries: u32,
+    /// The registry answered `/v2/` without a challenge: it wants no token, and asking again
+    /// before every request of [`Registry::send`] would only cost a round trip.
+    unchallenged: std::sync::atomic::AtomicBool,
 }
 
 impl Registry {
@@ -83,6 +87,7 @@ impl Registry {
             cache: opts.cache.clone(),
             plain_http: opts.plain_http,
             retries: opts.retries,
+            unchallenged: Default::default(),
             // reqwest drops Authorization when a redirect leaves the host.
             http: reqwest::blocking::Client::builder()
                 .user_agent(concat!("provguard/", env!("CARGO_PKG_VERSION")))
@@ -282,7 +287,17 @@ impl Registry {
     ) -> Result<reqwest::blocking::Response> {
         // A token endpoint that is down is worth another try; one that refuses leaves the
         // request unauthenticated, and the registry's 401 says so.
-        let token = match self.rt.block_on(self.client.auth(r, &self.auth, op)) {
+        let unchallenged = &self.unchallenged;
+        let token = match self.rt.block_on(async {
+            if unchallenged.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            self.client.auth(r, &self.auth, op).await
+        }) {
+            Ok(None) => {
+                unchallenged.store(true, Ordering::Relaxed);
+                None
+            }
             Ok(t) => t,
             Err(e) => {
                 let e = RegistryError::from_oci(what, &e);

@@ -177,6 +177,7 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &ClientOptions, to: &MirrorTo) -> R
             host: to.host,
             repo: to.repo,
             mount_from: &mount_from,
+            config_there: Default::default(),
         },
         stats: PushStats::default(),
         fallback: false,
@@ -478,7 +479,7 @@ fn push_verified(
     let index = publish::index(&zips, &manifests);
     let tag = layout::tag_of(version);
     let reg = Registry::new(to.opts, to.host)?;
-    let mut push = pusher_to(&reg, to, &tag);
+    let mut push = pusher_to(&reg, to, &tag, false);
     push.config()?;
     let jobs: Vec<PushJob> = (0..zips.len())
         .map(PushJob::Zip)
@@ -487,7 +488,7 @@ fn push_verified(
         .collect();
     let done = pool::map(&jobs, PUSH_JOBS, |job| -> Result<_> {
         let reg = Registry::new(to.opts, to.host)?;
-        let mut push = pusher_to(&reg, to, &tag);
+        let mut push = pusher_to(&reg, to, &tag, true);
         let r = (|| match job {
             PushJob::Zip(i) => {
                 push.zip(&zips[*i])?;
@@ -526,13 +527,19 @@ fn push_verified(
     })
 }
 
-/// Writes into `to` through `reg`.
-fn pusher_to<'a>(reg: &'a Registry, to: &MirrorTo<'a>, tag: &str) -> publish::Pusher<'a> {
+/// Writes into `to` through `reg` (`config_there`: the empty config was pushed already).
+fn pusher_to<'a>(
+    reg: &'a Registry,
+    to: &MirrorTo<'a>,
+    tag: &str,
+    config_there: bool,
+) -> publish::Pusher<'a> {
     let dest = Dest {
         reg,
         host: to.host,
         repo: to.repo,
         mount_from: &[],
+        config_there: config_there.into(),
     };
     publish::Pusher::new(dest, tag)
 }

@@ -173,12 +173,7 @@ impl<'a> Pusher<'a> {
 
     /// The empty config every manifest names.
     pub fn config(&mut self) -> Result<()> {
-        self.dest.blob(
-            &layout::empty_digest(),
-            2,
-            BlobData::Bytes(layout::EMPTY_CONFIG),
-            &mut self.stats,
-        )
+        self.dest.config(&mut self.stats)
     }
 
     pub fn manifest(&mut self, m: &[u8]) -> Result<()> {
@@ -239,6 +234,7 @@ pub fn publish(
             host,
             repo,
             mount_from,
+            config_there: Default::default(),
         },
         &outcome.tag,
     );
