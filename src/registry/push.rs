@@ -1,7 +1,8 @@
 //! Writing to a registry, in the order registries require (blobs, then the manifests that name
 //! them, then the index, then referrers and their fallback index): existence checks before every
-//! upload (`HEAD`), cross-repository mounts, streamed uploads from files, manifests put
-//! byte-for-byte (so digests are exactly what the caller computed), and the OCI 1.1 referrers tag
+//! upload (`HEAD`), cross-repository mounts, streamed uploads from files (one PUT; chunks only
+//! where a registry refuses that), manifests put byte-for-byte (so digests are exactly what the
+//! caller computed), and the OCI 1.1 referrers tag
 //! schema (`sha256-<hex>`) maintained when the registry has no referrers API — read first and
 //! extended, never rebuilt: only a real 404 starts it empty, any other failure stops the write.
 //!
