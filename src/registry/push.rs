@@ -2,9 +2,9 @@
 //! them, then the index, then referrers and their fallback index): existence checks before every
 //! upload (`HEAD`), cross-repository mounts, streamed uploads from files (one PUT; chunks only
 //! where a registry refuses that), manifests put byte-for-byte (so digests are exactly what the
-//! caller computed), and the OCI 1.1 referrers tag
-//! schema (`sha256-<hex>`) maintained when the registry has no referrers API — read first and
-//! extended, never rebuilt: only a real 404 starts it empty, any other failure stops the write.
+//! caller computed), and the OCI 1.1 referrers tag schema (`sha256-<hex>`) maintained when the
+//! registry has no referrers API — read first and extended, never rebuilt: only a real 404
+//! starts it empty, any other failure stops the write.
 //!
 //! Concurrent writers (two `publish` runs of one version, a `publish` beside a `mirror`) are
 //! expected. Two things go wrong without care, both seen with distribution 2.8:
