@@ -1,10 +1,13 @@
-//! A bounded pool of worker threads mapping a function over a slice: at most `jobs` items in
+//! A bounded pool of worker threads mapping a function over items: at most `jobs` items in
 //! flight, results in input order, the first error stops the rest (nothing new is started).
-//! Blocking network calls and CPU-bound analysis overlap on it; memory holds the results
-//! only, never more than `jobs` items' working state.
+//! [`map`] takes a slice; a [`Feed`] takes its items one at a time from a producer that is
+//! still producing them (downloads feeding analysis). Blocking network calls and CPU-bound
+//! analysis overlap on it; memory holds the results only, never more than `jobs` items'
+//! working state (plus the items fed and not yet started).
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
+use std::thread::{Scope, ScopedJoinHandle};
 
 /// `f` over every item on `jobs` threads (at least one), in input order.
 pub fn map<T, R, E>(
@@ -55,6 +58,102 @@ where
         .collect())
 }
 
+type Done<R, E> = Vec<(usize, Result<R, E>)>;
+
+/// Workers started before their items exist: [`Feed::push`] hands one over as soon as the
+/// producer has it, at most `jobs` run at once, [`Feed::finish`] returns the results in the
+/// order fed. The first error stops the rest (items queued behind it are skipped), and so does
+/// dropping the feed unfinished (the producer failed): only the items already running complete.
+pub struct Feed<'scope, T, R, E> {
+    tx: Option<mpsc::Sender<(usize, T)>>,
+    fed: usize,
+    stop: Arc<AtomicBool>,
+    workers: Vec<ScopedJoinHandle<'scope, Done<R, E>>>,
+}
+
+impl<'scope, T, R, E> Feed<'scope, T, R, E>
+where
+    T: Send + 'scope,
+    R: Send + 'scope,
+    E: Send + 'scope,
+{
+    /// `jobs` workers (at least one) in `scope`, each running `f` on the items it takes.
+    pub fn start<'env>(
+        scope: &'scope Scope<'scope, 'env>,
+        jobs: usize,
+        f: impl Fn(T) -> Result<R, E> + Send + Sync + 'scope,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel::<(usize, T)>();
+        let rx = Arc::new(Mutex::new(rx));
+        let f = Arc::new(f);
+        let stop = Arc::new(AtomicBool::new(false));
+        let workers = (0..jobs.max(1))
+            .map(|_| {
+                let (rx, f, stop) = (rx.clone(), f.clone(), stop.clone());
+                scope.spawn(move || {
+                    let mut done = Vec::new();
+                    loop {
+                        let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                        let Ok((i, item)) = next else {
+                            return done;
+                        };
+                        if stop.load(Ordering::SeqCst) {
+                            continue;
+                        }
+                        let r = f(item);
+                        if r.is_err() {
+                            stop.store(true, Ordering::SeqCst);
+                        }
+                        done.push((i, r));
+                    }
+                })
+            })
+            .collect();
+        Feed {
+            tx: Some(tx),
+            fed: 0,
+            stop,
+            workers,
+        }
+    }
+
+    /// Queue `item`; `false` (and nothing queued) once an item has failed.
+    pub fn push(&mut self, item: T) -> bool {
+        if self.stop.load(Ordering::SeqCst) {
+            return false;
+        }
+        let Some(tx) = &self.tx else { return false };
+        let sent = tx.send((self.fed, item)).is_ok();
+        self.fed += 1;
+        sent
+    }
+
+    /// Wait for every item fed: the results in the order fed, or the error of the earliest
+    /// item that failed.
+    pub fn finish(mut self) -> Result<Vec<R>, E> {
+        self.tx = None;
+        let mut all: Vec<(usize, Result<R, E>)> = Vec::with_capacity(self.fed);
+        for w in std::mem::take(&mut self.workers) {
+            match w.join() {
+                Ok(done) => all.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all.sort_by_key(|(i, _)| *i);
+        all.into_iter().map(|(_, r)| r).collect()
+    }
+}
+
+impl<T, R, E> Drop for Feed<'_, T, R, E> {
+    fn drop(&mut self) {
+        // Unfinished: the producer gave up. Queued items are skipped; the scope joins the rest.
+        if !self.workers.is_empty() {
+            self.stop.store(true, Ordering::SeqCst);
+        }
+        self.tx = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -73,6 +172,66 @@ mod tests {
         .unwrap();
         assert_eq!(out, (0..40).map(|x| x * 2).collect::<Vec<_>>());
         assert!(peak.load(Ordering::SeqCst) <= 3);
+    }
+
+    #[test]
+    fn a_feed_keeps_order_bounds_concurrency_and_stops_on_error() {
+        let live = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let out = std::thread::scope(|s| {
+            let mut feed = Feed::start(s, 2, |x: u32| {
+                let n = live.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(n, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                live.fetch_sub(1, Ordering::SeqCst);
+                Ok::<_, ()>(x * 3)
+            });
+            for x in 0..30 {
+                assert!(feed.push(x));
+            }
+            feed.finish()
+        });
+        assert_eq!(out.unwrap(), (0..30).map(|x| x * 3).collect::<Vec<_>>());
+        assert!(peak.load(Ordering::SeqCst) <= 2);
+
+        let ran = AtomicUsize::new(0);
+        let r = std::thread::scope(|s| {
+            let mut feed = Feed::start(s, 1, |x: u32| {
+                ran.fetch_add(1, Ordering::SeqCst);
+                if x == 1 { Err(x) } else { Ok(x) }
+            });
+            // Fed until refused: the failure of item 1 stops the feed.
+            let mut x = 0;
+            while feed.push(x) && x < 1000 {
+                x += 1;
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            feed.finish()
+        });
+        assert_eq!(r, Err(1));
+        assert!(ran.load(Ordering::SeqCst) < 1000);
+    }
+
+    #[test]
+    fn a_dropped_feed_skips_what_is_queued() {
+        let ran = AtomicUsize::new(0);
+        let gate = Mutex::new(());
+        std::thread::scope(|s| {
+            let held = gate.lock().unwrap();
+            {
+                let mut feed = Feed::start(s, 1, |_: u32| {
+                    drop(gate.lock());
+                    ran.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, ()>(())
+                });
+                for x in 0..10 {
+                    feed.push(x);
+                }
+            }
+            drop(held);
+        });
+        // At most the item already taken ran.
+        assert!(ran.load(Ordering::SeqCst) <= 1);
     }
 
     #[test]

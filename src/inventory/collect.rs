@@ -21,6 +21,20 @@ pub fn inventories_of(
     source: SbomSource,
     with_symbols: bool,
 ) -> Result<Vec<Inventory>> {
+    inventories_with_zip_hash(target, limits, opts, source, with_symbols, None)
+}
+
+/// [`inventories_of`], taking the ZIP's SHA-256 (lowercase hex) as `zip_sha256` when the
+/// caller hashed those bytes already (a download verified as it streamed into the cache)
+/// instead of reading the ZIP a second time.
+pub fn inventories_with_zip_hash(
+    target: &Target,
+    limits: Limits,
+    opts: gobin::ReadOptions,
+    source: SbomSource,
+    with_symbols: bool,
+    zip_sha256: Option<String>,
+) -> Result<Vec<Inventory>> {
     let mut art = Artifact::open(&target.path, limits)?;
     merge_naming(&mut art.naming, &target.naming);
     art.display = target.display.clone();
@@ -33,7 +47,8 @@ pub fn inventories_of(
     let zip_path = art.zip.as_ref().map(|z| z.path.clone());
     // The ZIP's own hash (the lock file's `zh:`) is computed by the scanning thread while it waits
     // for inflated bytes.
-    let mut zip_hash = match &zip_path {
+    let known = zip_sha256.filter(|_| zip_path.is_some());
+    let mut zip_hash = match zip_path.as_ref().filter(|_| known.is_none()) {
         Some(p) => Some(
             artifact::HashingFile::open(p)
                 .with_context(|| format!("cannot read {}", p.display()))?,
@@ -56,10 +71,13 @@ pub fn inventories_of(
         (false, None) => (gobin::read(art.source.as_ref(), opts), None),
     };
     let exe = exe.with_context(|| label.clone())?;
-    let zip_sha = zip_hash
-        .map(|h| h.finish())
-        .transpose()
-        .with_context(|| format!("cannot hash {}", target.path.display()))?;
+    let zip_sha = match known {
+        Some(h) => Some(h),
+        None => zip_hash
+            .map(|h| h.finish())
+            .transpose()
+            .with_context(|| format!("cannot hash {}", target.path.display()))?,
+    };
     let mut invs = Inventory::from_executable(&art, &exe, zip_sha);
     attach_functions(&mut invs, syms);
     if target.from_registry() {

@@ -134,6 +134,9 @@ impl Registry {
             platform_resolver: None,
             read_timeout: Some(opts.timeout),
             connect_timeout: Some(opts.timeout),
+            // A blob goes up as POST + one PUT (4 MiB PATCHes cost docker-registry about four
+            // times as long); `push::Registry::upload` falls back to chunks where refused.
+            use_monolithic_push: true,
             ..Default::default()
         };
         Ok(Registry {

@@ -1,9 +1,10 @@
 //! Writing to a registry, in the order registries require (blobs, then the manifests that name
 //! them, then the index, then referrers and their fallback index): existence checks before every
-//! upload (`HEAD`), cross-repository mounts, streamed uploads from files, manifests put
-//! byte-for-byte (so digests are exactly what the caller computed), and the OCI 1.1 referrers tag
-//! schema (`sha256-<hex>`) maintained when the registry has no referrers API — read first and
-//! extended, never rebuilt: only a real 404 starts it empty, any other failure stops the write.
+//! upload (`HEAD`), cross-repository mounts, streamed uploads from files (one PUT; chunks only
+//! where a registry refuses that), manifests put byte-for-byte (so digests are exactly what the
+//! caller computed), and the OCI 1.1 referrers tag schema (`sha256-<hex>`) maintained when the
+//! registry has no referrers API — read first and extended, never rebuilt: only a real 404
+//! starts it empty, any other failure stops the write.
 //!
 //! Concurrent writers (two `publish` runs of one version, a `publish` beside a `mirror`) are
 //! expected. Two things go wrong without care, both seen with distribution 2.8:
@@ -20,6 +21,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::path::Path;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use oci_client::{Reference, RegistryOperation};
 use serde_json::{Value, json};
 
@@ -62,6 +64,24 @@ pub enum BlobData<'a> {
     Fetch(&'a dyn Fn() -> Result<std::path::PathBuf>),
 }
 
+/// A file as a stream of `piece`-byte pieces, read as the upload consumes them.
+fn file_stream(
+    f: std::fs::File,
+    piece: usize,
+) -> impl futures_util::Stream<Item = oci_client::errors::Result<bytes::Bytes>> + Send + 'static {
+    futures_util::stream::unfold(f, move |mut f| async move {
+        let mut buf = vec![0u8; piece];
+        match std::io::Read::read(&mut f, &mut buf) {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(bytes::Bytes::from(buf)), f))
+            }
+            Err(e) => Some((Err(e.into()), f)),
+        }
+    })
+}
+
 /// A manifest written: its digest, and `OCI-Subject` when the registry sent it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Put {
@@ -80,6 +100,15 @@ pub struct PushStats {
 }
 
 impl PushStats {
+    /// Add the counts of `other` (another thread's pushes).
+    pub fn add(&mut self, other: &PushStats) {
+        self.present += other.present;
+        self.mounted += other.mounted;
+        self.uploaded += other.uploaded;
+        self.uploaded_bytes += other.uploaded_bytes;
+        self.manifests += other.manifests;
+    }
+
     pub fn count(&mut self, o: BlobOutcome, size: u64) {
         match o {
             BlobOutcome::Present => self.present += 1,
@@ -131,10 +160,21 @@ impl Registry {
         Ok(BlobOutcome::Uploaded)
     }
 
+    /// One upload of a blob: POST, then the whole body in one streamed PUT (a file is read in
+    /// 1 MiB pieces as it goes, so several uploads at once stay small). A registry that refuses a monolithic PUT (an answer that is
+    /// neither transient nor about credentials) gets the blob again as chunked PATCHes. The
+    /// registry checks the digest either way.
     fn upload(&self, r: &Reference, digest: &str, data: &BlobData) -> Result<()> {
         let what = format!("{}: uploading blob {digest}", r.whole());
         let err = |e: oci_client::errors::OciDistributionError| RegistryError::from_oci(&what, &e);
-        match data {
+        let local = |p: &Path, e: std::io::Error| {
+            RegistryError::new(
+                Kind::Local,
+                &what,
+                format!("cannot read {}: {e}", p.display()),
+            )
+        };
+        let (stream, size) = match data {
             BlobData::Bytes(b) => {
                 if sha256_digest(b) != digest {
                     return Err(RegistryError::new(
@@ -143,40 +183,53 @@ impl Registry {
                         "the bytes to upload hash differently",
                     ));
                 }
-                self.rt
-                    .block_on(self.client.push_blob(r, b.to_vec(), digest))
-                    .map_err(err)?;
+                let body = bytes::Bytes::copy_from_slice(b);
+                let size = body.len() as u64;
+                (
+                    futures_util::stream::once(async move { Ok(body) }).boxed(),
+                    size,
+                )
             }
             BlobData::Fetch(get) => {
                 let p = get()?;
-                self.upload(r, digest, &BlobData::File(&p))?;
+                return self.upload(r, digest, &BlobData::File(&p));
             }
             BlobData::File(p) => {
-                let local = |e: std::io::Error| {
-                    RegistryError::new(
-                        Kind::Local,
-                        &what,
-                        format!("cannot read {}: {e}", p.display()),
-                    )
-                };
-                let f = std::fs::File::open(p).map_err(local)?;
-                let size = f.metadata().map_err(local)?.len();
-                // Read in 4 MiB chunks as the upload goes; the registry checks the digest.
-                let stream = futures_util::stream::unfold(f, |mut f| async move {
-                    let mut buf = vec![0u8; 4 << 20];
-                    match std::io::Read::read(&mut f, &mut buf) {
-                        Ok(0) => None,
-                        Ok(n) => {
-                            buf.truncate(n);
-                            Some((Ok(bytes::Bytes::from(buf)), f))
-                        }
-                        Err(e) => Some((Err(e.into()), f)),
-                    }
-                });
-                self.rt
-                    .block_on(self.client.push_blob_stream(r, stream, digest, Some(size)))
-                    .map_err(err)?;
+                let f = std::fs::File::open(p).map_err(|e| local(p, e))?;
+                let size = f.metadata().map_err(|e| local(p, e))?.len();
+                (file_stream(f, 1 << 20).boxed(), size)
             }
+        };
+        let monolithic = self
+            .rt
+            .block_on(self.client.push_blob_stream(r, stream, digest, Some(size)))
+            .map_err(err);
+        match monolithic {
+            Err(e) if matches!(e.kind(), Kind::Protocol | Kind::TooLarge) => {
+                tracing::info!("{e}; uploading it in chunks instead");
+            }
+            other => return other.map(drop),
+        }
+        let stream = match data {
+            BlobData::File(p) => {
+                file_stream(std::fs::File::open(p).map_err(|e| local(p, e))?, 4 << 20).boxed()
+            }
+            BlobData::Bytes(b) => {
+                let body = bytes::Bytes::copy_from_slice(b);
+                futures_util::stream::once(async move { Ok(body) }).boxed()
+            }
+            BlobData::Fetch(_) => unreachable!("fetched into a file above"),
+        };
+        let sent = self
+            .rt
+            .block_on(self.client.push_blob_stream_chunked(r, stream))
+            .map_err(err)?;
+        if sent.blob_digest != digest {
+            return Err(RegistryError::new(
+                Kind::Integrity,
+                &what,
+                format!("the bytes sent hash to {}", sent.blob_digest),
+            ));
         }
         Ok(())
     }

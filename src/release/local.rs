@@ -163,7 +163,7 @@ pub fn read(
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_string();
-        let pkg = package(&t, &file_name, &z.os, &z.arch)?;
+        let pkg = package(&t, &file_name, &z.os, &z.arch, None)?;
         if let Some(sums) = &sums {
             match sums.get(&file_name) {
                 None => problems.push(format!("{file_name} is not listed in {sums_name}")),
@@ -195,14 +195,22 @@ pub fn read(
 }
 
 /// The ZIP at `t` (released as `file_name`, for `os`/`arch`), inventoried once: its `zh:`
-/// from the scan, its `h1:` from the entries.
-pub fn package(t: &Target, file_name: &str, os: &str, arch: &str) -> Result<Package> {
-    let invs = crate::inventory::collect::inventories_of(
+/// from the scan (or `zh`, the hex SHA-256 its download was verified with), its `h1:` from the
+/// entries.
+pub fn package(
+    t: &Target,
+    file_name: &str,
+    os: &str,
+    arch: &str,
+    zh: Option<&str>,
+) -> Result<Package> {
+    let invs = crate::inventory::collect::inventories_with_zip_hash(
         t,
         Limits::default(),
         gobin::ReadOptions { hash: true },
         SbomSource::Binary,
         false,
+        zh.map(str::to_string),
     )?;
     let inventory = invs
         .into_iter()

@@ -10,18 +10,21 @@
 //!
 //! From a provider address ([`mirror_address`]): the version resolved and every platform
 //! fetched through the same installation methods `scan` and `lock-hashes` use, each verified
-//! as tofu verifies it, all before anything is pushed; then published exactly as `publish`
-//! pushes a local release (SBOMs generated per platform), with the origin's signed
+//! as tofu verifies it, all before anything is pushed (each inventoried meanwhile); then
+//! published in the layout `publish` writes (SBOMs generated per platform, pushed by
+//! `publish`'s [`Pusher`](super::publish::Pusher) on a few threads), with the origin's signed
 //! `SHA256SUMS` carried on the index as one referrer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Condvar, Mutex};
 
 use anyhow::{Context, Result, anyhow, bail};
 
 use super::local::{self, Release, SbomChoice, generated_for};
-use super::publish::{Plan, publish};
-use super::{CarriedSignature, Dest, Outcome, PlatformResult, layout};
+use super::publish::{self, Plan};
+use super::{CarriedSignature, Dest, Outcome, PlatformResult, SbomDoc, layout};
 use crate::artifact::{Naming, hashes, zip::Limits};
+use crate::foundation::pool;
 use crate::inventory::{SbomSource, gobin};
 use crate::registry::push::{BlobData, PushStats};
 use crate::registry::wire::{Descriptor, ManifestDoc, media_type_of};
@@ -174,6 +177,7 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &ClientOptions, to: &MirrorTo) -> R
             host: to.host,
             repo: to.repo,
             mount_from: &mount_from,
+            config_there: Default::default(),
         },
         stats: PushStats::default(),
         fallback: false,
@@ -249,12 +253,21 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &ClientOptions, to: &MirrorTo) -> R
 /// Mirror `[HOST/]NAMESPACE/TYPE` at `constraint` (exact or a tofu constraint) from where the
 /// CLI configuration installs it into `to`: every published platform (or `to.platforms`),
 /// each downloaded and verified first — any failure stops the run before anything is pushed.
+///
+/// The work overlaps. Each ZIP is hashed as it streams into the cache (its `shasum` check);
+/// once verified it is inventoried (inflate, SHA-256, buildinfo; the `h1:` from that pass, the
+/// ZIP's `zh:` from the download) and its SBOM rendered, on a worker, while the next platform
+/// downloads. When every platform is verified, the pushes start on a few threads while the
+/// remaining inventories finish: the ZIP blobs with their platform manifests, the carried
+/// signature, each platform's SBOM referrers as soon as its inventory is done, and — only when
+/// all of that succeeded — the index under its tag.
 pub fn mirror_address(
     text: &str,
     constraint: &str,
     src: &SourceOptions,
     to: &MirrorTo,
 ) -> Result<Outcome> {
+    let clock = &Clock::start();
     let addr = ProviderAddress::parse(text)?;
     let inst = Installer::new(src)?;
     let version = inst.resolve_version(&addr, constraint)?;
@@ -265,102 +278,80 @@ pub fn mirror_address(
         to.platforms.to_vec()
     };
     let label = format!("{} {version}", addr.full());
-    let mut fetched = Vec::new();
-    let mut signed: BTreeMap<Vec<u8>, (crate::source::protocol::SignedSums, Option<String>)> =
-        BTreeMap::new();
-    let mut unsigned = Vec::new();
-    for p in &platforms {
-        let f = inst
-            .fetch(&addr, &version, p)
-            .with_context(|| format!("{label}: nothing was pushed"))?;
-        let (os, arch) = p
-            .split_once('_')
-            .ok_or_else(|| anyhow!("{p}: a platform is OS_ARCH"))?;
-        let file_name = f.target.file_name.clone().unwrap_or_else(|| {
-            format!(
-                "terraform-provider-{}_{version}_{p}.zip",
-                addr.provider_type
-            )
-        });
-        match f.package.as_ref().and_then(|k| k.signed.clone()) {
-            Some(s) => {
-                let key = f
-                    .target
-                    .provenance
-                    .as_ref()
-                    .and_then(|v| v.signature.key_id().map(str::to_string));
-                signed.entry(s.sums.clone()).or_insert((s, key));
-            }
-            None => unsigned.push(p.clone()),
-        }
-        let digest = zip_digest(&f.target, &file_name)?;
-        fetched.push((
-            f.target,
-            file_name,
-            os.to_string(),
-            arch.to_string(),
-            digest,
-        ));
-    }
-    let signature = match (signed.len(), unsigned.is_empty()) {
-        (0, _) => {
-            tracing::warn!(
-                "{label}: no signed SHA256SUMS came with it (not from a provider registry); the mirror carries no origin signature"
-            );
-            None
-        }
-        (1, true) => {
-            let (s, key_id) = signed.into_values().next().expect("one");
-            Some(CarriedSignature {
-                sums_name: format!(
-                    "terraform-provider-{}_{version}_SHA256SUMS",
-                    addr.provider_type
-                ),
-                sums: s.sums,
-                signature: s.signature,
-                keys: s.keys,
-                address: addr.full(),
-                version: version.clone(),
-                host: addr.hostname.clone(),
-                key_id,
-            })
-        }
-        (1, false) => bail!(
-            "{label}: {} came without the release's signed SHA256SUMS while other platforms had it; refusing to mirror a mixed release (nothing was pushed)",
-            unsigned.join(", ")
-        ),
-        _ => bail!(
-            "{label}: the platforms came with different SHA256SUMS files; refusing to mirror (nothing was pushed)"
-        ),
-    };
-    // Every platform fetched and verified: the ZIP blobs go up while the binaries are
-    // inventoried (the manifests, referrers and the tag only once all of it is done).
-    let uploads: Vec<(std::path::PathBuf, String, u64)> = fetched
-        .iter()
-        .map(|(t, _, _, _, d)| Ok((t.path.clone(), d.clone(), std::fs::metadata(&t.path)?.len())))
-        .collect::<Result<_>>()?;
-    let uploader = (!to.dry_run).then(|| {
-        let (opts, host, repo) = (to.opts.clone(), to.host.to_string(), to.repo.to_string());
-        std::thread::spawn(move || upload_blobs(&opts, &host, &repo, &uploads))
-    });
-    let packages = fetched
-        .iter()
-        .map(|(t, name, os, arch, _)| local::package(t, name, os, arch))
-        .collect::<Result<Vec<_>>>();
-    let pre = match uploader {
-        Some(h) => Some(
-            h.join()
-                .map_err(|_| anyhow!("{label}: the upload thread panicked"))??,
-        ),
-        None => None,
-    };
-    let mut packages = packages?;
-    packages.sort_by_key(local::Package::platform);
+    clock.mark("version and platforms resolved");
     let choice = to.generate.unwrap_or(SbomChoice::Cyclonedx);
-    let sboms = packages
-        .iter()
-        .map(|p| (p.platform(), local::generated(p, choice)))
-        .collect();
+    let mailbox = &Mailbox::default();
+    let (packages, pushed) = std::thread::scope(|s| -> Result<_> {
+        let close = CloseOnDrop(mailbox);
+        let mut inventory = pool::Feed::start(s, inventory_jobs(), move |f: Verified| {
+            let pkg = local::package(&f.target, &f.file_name, &f.os, &f.arch, Some(&f.zh))?;
+            let sboms = local::generated(&pkg, choice);
+            clock.mark(&format!("{} inventoried", pkg.platform()));
+            mailbox.sboms(pkg.platform(), sboms.clone());
+            Ok::<_, anyhow::Error>((pkg, sboms))
+        });
+        let mut sums = Sums::default();
+        let mut fetched = Vec::new();
+        for p in &platforms {
+            let f = inst
+                .fetch(&addr, &version, p)
+                .with_context(|| format!("{label}: nothing was pushed"))?;
+            clock.mark(&format!("{p} downloaded and verified"));
+            let (os, arch) = p
+                .split_once('_')
+                .ok_or_else(|| anyhow!("{p}: a platform is OS_ARCH"))?;
+            let file_name = f.target.file_name.clone().unwrap_or_else(|| {
+                format!(
+                    "terraform-provider-{}_{version}_{p}.zip",
+                    addr.provider_type
+                )
+            });
+            sums.add(p, &f);
+            let digest = zip_digest(&f.target, &file_name)?;
+            let verified = Verified {
+                size: std::fs::metadata(&f.target.path)?.len(),
+                zh: digest.trim_start_matches("sha256:").to_string(),
+                target: f.target,
+                file_name,
+                os: os.to_string(),
+                arch: arch.to_string(),
+            };
+            fetched.push(verified.clone());
+            if !inventory.push(verified) {
+                // An inventory failed: its error, before anything is pushed.
+                inventory.finish()?;
+                bail!("{label}: an inventory failed (nothing was pushed)");
+            }
+        }
+        let signature = sums.carried(&addr, &version, &label)?;
+        // Every platform fetched and verified: the pushes start.
+        fetched.sort_by_key(Verified::platform);
+        let pusher = (!to.dry_run).then(|| {
+            let (signature, version) = (signature.clone(), version.as_str());
+            s.spawn(move || {
+                let r = push_verified(to, &fetched, signature.as_ref(), mailbox, version);
+                clock.mark("pushed");
+                r
+            })
+        });
+        let packages = inventory.finish();
+        drop(close);
+        let pushed = match pusher {
+            Some(h) => Some(
+                h.join()
+                    .map_err(|_| anyhow!("{label}: the push thread panicked"))??,
+            ),
+            None => None,
+        };
+        Ok(((packages?, signature), pushed))
+    })?;
+    let ((done, signature), pushed) = (packages, pushed);
+    let (mut packages, mut sboms) = (Vec::new(), BTreeMap::new());
+    for (p, docs) in done {
+        sboms.insert(p.platform(), docs);
+        packages.push(p);
+    }
+    packages.sort_by_key(local::Package::platform);
     let release = Release {
         provider_type: addr.provider_type.clone(),
         version,
@@ -372,16 +363,299 @@ pub fn mirror_address(
         sboms,
         signature,
     };
-    let mut outcome = publish(&plan, to.host, to.repo, to.opts, &[], to.dry_run)?;
-    if let Some(pre) = pre {
-        // publish found the ZIPs present: count them as the upload thread did.
-        let st = &mut outcome.stats;
-        st.present = st.present.saturating_sub(release.packages.len()) + pre.present;
-        st.uploaded += pre.uploaded;
-        st.uploaded_bytes += pre.uploaded_bytes;
-        st.mounted += pre.mounted;
+    let mut outcome = publish::outcome(&plan, to.host, to.repo, to.dry_run);
+    if let Some(p) = pushed {
+        if p.index != outcome.index {
+            bail!(
+                "{label}: pushed index {} differs from the computed {} (a bug)",
+                p.index,
+                outcome.index
+            );
+        }
+        outcome.stats = p.stats;
+        outcome.fallback_tags = p.fallback;
     }
     Ok(outcome)
+}
+
+/// What the push thread wrote.
+struct Pushed {
+    index: String,
+    stats: PushStats,
+    fallback: bool,
+}
+
+/// Pushes at once: they wait on the registry far more than they compute.
+const PUSH_JOBS: usize = 3;
+
+/// What the pushes wait for: each platform's SBOMs (from its inventory) and its manifest
+/// (pushed). Closed for SBOMs when the inventories are over; failed when a push failed.
+#[derive(Default)]
+struct Mailbox {
+    state: Mutex<MailState>,
+    ready: Condvar,
+}
+
+#[derive(Default)]
+struct MailState {
+    sboms: BTreeMap<String, Vec<SbomDoc>>,
+    manifests: BTreeSet<String>,
+    inventories_over: bool,
+    push_failed: bool,
+}
+
+impl Mailbox {
+    fn update(&self, f: impl FnOnce(&mut MailState)) {
+        f(&mut self.state.lock().unwrap_or_else(|p| p.into_inner()));
+        self.ready.notify_all();
+    }
+
+    fn sboms(&self, platform: String, docs: Vec<SbomDoc>) {
+        self.update(|st| {
+            st.sboms.insert(platform, docs);
+        });
+    }
+
+    fn manifest_pushed(&self, platform: String) {
+        self.update(|st| {
+            st.manifests.insert(platform);
+        });
+    }
+
+    /// The SBOMs of `platform` once they are there and its manifest is pushed; `None` when
+    /// that will not happen (its inventory failed or never ran, a push failed).
+    fn take(&self, platform: &str) -> Option<Vec<SbomDoc>> {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            if st.push_failed {
+                return None;
+            }
+            if st.manifests.contains(platform)
+                && let Some(docs) = st.sboms.remove(platform)
+            {
+                return Some(docs);
+            }
+            if st.inventories_over && !st.sboms.contains_key(platform) {
+                return None;
+            }
+            st = self.ready.wait(st).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Ends the wait for SBOMs when the run leaves the scope in any way (an error, a panic), so
+/// that no push waits for SBOMs that will not come.
+struct CloseOnDrop<'a>(&'a Mailbox);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.update(|st| st.inventories_over = true);
+    }
+}
+
+/// One unit of the pushes.
+enum PushJob {
+    /// A platform's ZIP blob, then its manifest.
+    Zip(usize),
+    /// The carried origin signature on the index.
+    Signature,
+    /// A platform's SBOM referrers, once it is inventoried and its manifest is there.
+    Sboms(usize),
+}
+
+/// Push the verified ZIPs (sorted by platform) on [`PUSH_JOBS`] threads: each platform's blob
+/// and manifest, the carried signature, each platform's SBOMs as they arrive in `mailbox`
+/// (after its manifest); and last — only if every platform's SBOMs were attached (an
+/// inventory that failed ends the wait short of that: no tag) — the index under its tag.
+fn push_verified(
+    to: &MirrorTo,
+    fetched: &[Verified],
+    signature: Option<&CarriedSignature>,
+    mailbox: &Mailbox,
+    version: &str,
+) -> Result<Pushed> {
+    let zips: Vec<publish::Zip> = fetched.iter().map(Verified::zip).collect();
+    let manifests: Vec<Vec<u8>> = zips.iter().map(publish::Zip::manifest).collect();
+    let index = publish::index(&zips, &manifests);
+    let tag = layout::tag_of(version);
+    let reg = Registry::new(to.opts, to.host)?;
+    let mut push = pusher_to(&reg, to, &tag, false);
+    push.config()?;
+    let jobs: Vec<PushJob> = (0..zips.len())
+        .map(PushJob::Zip)
+        .chain(signature.map(|_| PushJob::Signature))
+        .chain((0..zips.len()).map(PushJob::Sboms))
+        .collect();
+    let done = pool::map(&jobs, PUSH_JOBS, |job| -> Result<_> {
+        let reg = Registry::new(to.opts, to.host)?;
+        let mut push = pusher_to(&reg, to, &tag, true);
+        let r = (|| match job {
+            PushJob::Zip(i) => {
+                push.zip(&zips[*i])?;
+                push.manifest(&manifests[*i])?;
+                mailbox.manifest_pushed(zips[*i].platform());
+                Ok(true)
+            }
+            PushJob::Signature => {
+                if let Some(sig) = signature {
+                    push.signature(&index, sig)?;
+                }
+                Ok(true)
+            }
+            PushJob::Sboms(i) => match mailbox.take(&zips[*i].platform()) {
+                Some(docs) => push.sboms(&manifests[*i], &docs).map(|()| true),
+                None => Ok(false),
+            },
+        })();
+        if r.is_err() {
+            mailbox.update(|st| st.push_failed = true);
+        }
+        Ok((push.stats, push.fallback, r?))
+    })?;
+    for (stats, fallback, _) in &done {
+        push.stats.add(stats);
+        push.fallback |= fallback;
+    }
+    if done.iter().all(|(_, _, complete)| *complete) {
+        // The tag last: a run that fails part-way leaves no version visible.
+        push.tag(&tag, &index)?;
+    }
+    Ok(Pushed {
+        index: layout::digest(&index),
+        stats: push.stats,
+        fallback: push.fallback,
+    })
+}
+
+/// Writes into `to` through `reg` (`config_there`: the empty config was pushed already).
+fn pusher_to<'a>(
+    reg: &'a Registry,
+    to: &MirrorTo<'a>,
+    tag: &str,
+    config_there: bool,
+) -> publish::Pusher<'a> {
+    let dest = Dest {
+        reg,
+        host: to.host,
+        repo: to.repo,
+        mount_from: &[],
+        config_there: config_there.into(),
+    };
+    publish::Pusher::new(dest, tag)
+}
+
+/// One platform's ZIP, downloaded and verified, waiting for its inventory and its push.
+#[derive(Clone)]
+struct Verified {
+    target: Target,
+    file_name: String,
+    os: String,
+    arch: String,
+    /// Lowercase hex SHA-256, as verified.
+    zh: String,
+    size: u64,
+}
+
+impl Verified {
+    fn platform(&self) -> String {
+        format!("{}_{}", self.os, self.arch)
+    }
+
+    fn zip(&self) -> publish::Zip<'_> {
+        publish::Zip {
+            os: &self.os,
+            arch: &self.arch,
+            file_name: &self.file_name,
+            digest: format!("sha256:{}", self.zh),
+            size: self.size,
+            path: &self.target.path,
+        }
+    }
+}
+
+/// Inventories at once: each already keeps two threads busy (one inflating, one scanning and
+/// hashing), and the downloads and uploads need a core too.
+fn inventory_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 3).clamp(1, 4))
+}
+
+/// The signed `SHA256SUMS` each platform came with: one for the whole release, or none at all.
+#[derive(Default)]
+struct Sums {
+    signed: BTreeMap<Vec<u8>, (crate::source::protocol::SignedSums, Option<String>)>,
+    unsigned: Vec<String>,
+}
+
+impl Sums {
+    fn add(&mut self, platform: &str, f: &crate::source::install::Fetched) {
+        match f.package.as_ref().and_then(|k| k.signed.clone()) {
+            Some(s) => {
+                let key = f
+                    .target
+                    .provenance
+                    .as_ref()
+                    .and_then(|v| v.signature.key_id().map(str::to_string));
+                self.signed.entry(s.sums.clone()).or_insert((s, key));
+            }
+            None => self.unsigned.push(platform.to_string()),
+        }
+    }
+
+    /// The origin signature to carry on the index, or why the release cannot be mirrored.
+    fn carried(
+        self,
+        addr: &ProviderAddress,
+        version: &str,
+        label: &str,
+    ) -> Result<Option<CarriedSignature>> {
+        match (self.signed.len(), self.unsigned.is_empty()) {
+            (0, _) => {
+                tracing::warn!(
+                    "{label}: no signed SHA256SUMS came with it (not from a provider registry); the mirror carries no origin signature"
+                );
+                Ok(None)
+            }
+            (1, true) => {
+                let (s, key_id) = self.signed.into_values().next().expect("one");
+                Ok(Some(CarriedSignature {
+                    sums_name: format!(
+                        "terraform-provider-{}_{version}_SHA256SUMS",
+                        addr.provider_type
+                    ),
+                    sums: s.sums,
+                    signature: s.signature,
+                    keys: s.keys,
+                    address: addr.full(),
+                    version: version.to_string(),
+                    host: addr.hostname.clone(),
+                    key_id,
+                }))
+            }
+            (1, false) => bail!(
+                "{label}: {} came without the release's signed SHA256SUMS while other platforms had it; refusing to mirror a mixed release (nothing was pushed)",
+                self.unsigned.join(", ")
+            ),
+            _ => bail!(
+                "{label}: the platforms came with different SHA256SUMS files; refusing to mirror (nothing was pushed)"
+            ),
+        }
+    }
+}
+
+/// Where a run's time goes, at debug level (`-vv`): each step with the seconds since the start.
+struct Clock(std::time::Instant);
+
+impl Clock {
+    fn start() -> Clock {
+        Clock(std::time::Instant::now())
+    }
+
+    fn mark(&self, step: &str) {
+        tracing::debug!(
+            "mirror timing: {:>7.3} s {step}",
+            self.0.elapsed().as_secs_f64()
+        );
+    }
 }
 
 /// The `sha256:<hex>` of a fetched ZIP: the signed `SHA256SUMS` line it was verified against,
@@ -403,30 +677,4 @@ fn zip_digest(t: &Target, file_name: &str) -> Result<String> {
             .with_context(|| format!("cannot hash {}", t.path.display()))?,
     };
     Ok(format!("sha256:{hex}"))
-}
-
-/// Upload the ZIP blobs (path, digest, size) to `host/repo` (present ones are not sent again).
-fn upload_blobs(
-    opts: &ClientOptions,
-    host: &str,
-    repo: &str,
-    blobs: &[(std::path::PathBuf, String, u64)],
-) -> Result<PushStats> {
-    let reg = Registry::new(opts, host)?;
-    let mut stats = PushStats::default();
-    let Some((_, first, _)) = blobs.first() else {
-        return Ok(stats);
-    };
-    reg.prepare_push(&repo_ref(host, repo, first));
-    for (path, digest, size) in blobs {
-        tracing::info!("pushing {digest} ({})", path.display());
-        let o = reg.ensure_blob(
-            &repo_ref(host, repo, digest),
-            digest,
-            BlobData::File(path),
-            &[],
-        )?;
-        stats.count(o, *size);
-    }
-    Ok(stats)
 }

@@ -172,6 +172,8 @@ pub struct Dest<'a> {
     pub repo: &'a str,
     /// Repositories of the same registry to mount missing blobs from.
     pub mount_from: &'a [String],
+    /// The empty config is there (pushed or found once): referrers need not ask again.
+    pub config_there: std::cell::Cell<bool>,
 }
 
 impl Dest<'_> {
@@ -191,6 +193,20 @@ impl Dest<'_> {
             .reg
             .ensure_blob(&self.blob_ref(digest), digest, data, self.mount_from)?;
         stats.count(o, size);
+        Ok(())
+    }
+
+    /// Ensure the empty config every manifest names (once per destination).
+    pub fn config(&self, stats: &mut PushStats) -> Result<()> {
+        if !self.config_there.get() {
+            self.blob(
+                &layout::empty_digest(),
+                2,
+                BlobData::Bytes(layout::EMPTY_CONFIG),
+                stats,
+            )?;
+            self.config_there.set(true);
+        }
         Ok(())
     }
 
@@ -269,12 +285,7 @@ impl Dest<'_> {
         bytes: &[u8],
         stats: &mut PushStats,
     ) -> Result<(String, bool)> {
-        self.blob(
-            &layout::empty_digest(),
-            2,
-            BlobData::Bytes(layout::EMPTY_CONFIG),
-            stats,
-        )?;
+        self.config(stats)?;
         for l in layers {
             self.blob(
                 &layout::digest(l),

@@ -5,8 +5,11 @@
 //! index (`mirror` of a provider address), and last the index under its tag, so
 //! a run that fails part-way publishes no version.
 //! Existing blobs are not sent again; `--dry-run` computes every digest and contacts nothing.
+//! The writes themselves are [`Pusher`]'s, which `mirror` also drives, overlapping them with
+//! its inventories.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 
@@ -47,36 +50,69 @@ pub struct Plan<'a> {
     pub signature: Option<CarriedSignature>,
 }
 
-/// Push `plan` to `host/repo` (or, with `dry_run`, only compute what would be pushed).
-pub fn publish(
-    plan: &Plan,
-    host: &str,
-    repo: &str,
-    opts: &ClientOptions,
-    mount_from: &[String],
-    dry_run: bool,
-) -> Result<Outcome> {
-    let release = plan.release;
-    let tag = layout::tag_of(&release.version);
-    let manifests: Vec<(&Package, Vec<u8>)> = release
-        .packages
+/// One platform's ZIP as pushed: what its manifest and the index are made of.
+pub struct Zip<'a> {
+    pub os: &'a str,
+    pub arch: &'a str,
+    pub file_name: &'a str,
+    /// `sha256:<hex>`.
+    pub digest: String,
+    pub size: u64,
+    pub path: &'a Path,
+}
+
+impl Zip<'_> {
+    pub fn platform(&self) -> String {
+        format!("{}_{}", self.os, self.arch)
+    }
+
+    /// Its platform manifest.
+    pub fn manifest(&self) -> Vec<u8> {
+        layout::platform_manifest(&self.digest, self.size, self.file_name)
+    }
+}
+
+impl Package {
+    pub fn zip(&self) -> Zip<'_> {
+        Zip {
+            os: &self.os,
+            arch: &self.arch,
+            file_name: &self.file_name,
+            digest: self.digest(),
+            size: self.size,
+            path: &self.path,
+        }
+    }
+}
+
+/// The index over `zips` and their platform manifests (`manifests[i]` is `zips[i]`'s), in the
+/// order given.
+pub fn index(zips: &[Zip], manifests: &[Vec<u8>]) -> Vec<u8> {
+    let entries: Vec<(String, String, String, usize)> = zips
         .iter()
-        .map(|p| {
+        .zip(manifests)
+        .map(|(z, m)| {
             (
-                p,
-                layout::platform_manifest(&p.digest(), p.size, &p.file_name),
+                z.os.to_string(),
+                z.arch.to_string(),
+                layout::digest(m),
+                m.len(),
             )
         })
         .collect();
-    let entries: Vec<(String, String, String, usize)> = manifests
-        .iter()
-        .map(|(p, m)| (p.os.clone(), p.arch.clone(), layout::digest(m), m.len()))
-        .collect();
-    let index = layout::index(&entries);
+    layout::index(&entries)
+}
+
+/// What `plan` publishes at `host/repo`: every digest, computed without contacting anything.
+pub fn outcome(plan: &Plan, host: &str, repo: &str, dry_run: bool) -> Outcome {
+    let release = plan.release;
+    let zips: Vec<Zip> = release.packages.iter().map(Package::zip).collect();
+    let manifests: Vec<Vec<u8>> = zips.iter().map(Zip::manifest).collect();
+    let index = index(&zips, &manifests);
     let index_subject = (layout::digest(&index), index.len());
     let mut outcome = Outcome {
         destination: format!("oci://{host}/{repo}"),
-        tag: tag.clone(),
+        tag: layout::tag_of(&release.version),
         index: index_subject.0.clone(),
         dry_run,
         signature: plan.signature.as_ref().map(|s| {
@@ -87,7 +123,7 @@ pub fn publish(
         }),
         ..Outcome::default()
     };
-    for (p, m) in &manifests {
+    for (p, m) in release.packages.iter().zip(&manifests) {
         let subject = layout::digest(m);
         let sboms = plan
             .sboms
@@ -106,48 +142,120 @@ pub fn publish(
             sboms,
         });
     }
+    outcome
+}
+
+/// The writes of one run, each counted, in an order the caller keeps: a ZIP blob before its
+/// platform manifest, a manifest before its referrers, the tag last.
+pub struct Pusher<'a> {
+    dest: Dest<'a>,
+    pub stats: PushStats,
+    /// Some referrer went into a fallback index.
+    pub fallback: bool,
+}
+
+impl<'a> Pusher<'a> {
+    /// Writes to `dest`, its registry prepared for pushing.
+    pub fn new(dest: Dest<'a>, tag: &str) -> Pusher<'a> {
+        dest.reg.prepare_push(&repo_ref(dest.host, dest.repo, tag));
+        Pusher {
+            dest,
+            stats: PushStats::default(),
+            fallback: false,
+        }
+    }
+
+    pub fn zip(&mut self, z: &Zip) -> Result<()> {
+        tracing::info!("{}: pushing {}", z.platform(), z.file_name);
+        self.dest
+            .blob(&z.digest, z.size, BlobData::File(z.path), &mut self.stats)
+    }
+
+    /// The empty config every manifest names.
+    pub fn config(&mut self) -> Result<()> {
+        self.dest.config(&mut self.stats)
+    }
+
+    pub fn manifest(&mut self, m: &[u8]) -> Result<()> {
+        self.dest
+            .manifest(None, m, MANIFEST_MEDIA_TYPE, &mut self.stats)?;
+        Ok(())
+    }
+
+    /// `sboms` as referrers of the platform manifest `m`.
+    pub fn sboms(&mut self, m: &[u8], sboms: &[SbomDoc]) -> Result<()> {
+        let subject = layout::digest(m);
+        for s in sboms {
+            let (_, fallback) = self.dest.attach((&subject, m.len()), s, &mut self.stats)?;
+            self.fallback |= fallback;
+        }
+        Ok(())
+    }
+
+    /// The carried origin signature as a referrer of `index`.
+    pub fn signature(&mut self, index: &[u8], sig: &CarriedSignature) -> Result<()> {
+        let (_, fallback) = self.dest.attach_signature(
+            (&layout::digest(index), index.len()),
+            sig,
+            &mut self.stats,
+        )?;
+        self.fallback |= fallback;
+        Ok(())
+    }
+
+    /// The index under `tag`: the version becomes visible.
+    pub fn tag(&mut self, tag: &str, index: &[u8]) -> Result<()> {
+        self.dest
+            .manifest(Some(tag), index, INDEX_MEDIA_TYPE, &mut self.stats)?;
+        Ok(())
+    }
+}
+
+/// Push `plan` to `host/repo` (or, with `dry_run`, only compute what would be pushed).
+pub fn publish(
+    plan: &Plan,
+    host: &str,
+    repo: &str,
+    opts: &ClientOptions,
+    mount_from: &[String],
+    dry_run: bool,
+) -> Result<Outcome> {
+    let mut outcome = outcome(plan, host, repo, dry_run);
     if dry_run {
         return Ok(outcome);
     }
-
+    let zips: Vec<Zip> = plan.release.packages.iter().map(Package::zip).collect();
+    let manifests: Vec<Vec<u8>> = zips.iter().map(Zip::manifest).collect();
+    let index = index(&zips, &manifests);
     let reg = Registry::new(opts, host)?;
-    let r0 = repo_ref(host, repo, &tag);
-    reg.prepare_push(&r0);
-    let dest = Dest {
-        reg: &reg,
-        host,
-        repo,
-        mount_from,
-    };
-    let mut stats = PushStats::default();
-    for (p, _) in &manifests {
-        tracing::info!("{}: pushing {}", p.platform(), p.file_name);
-        dest.blob(&p.digest(), p.size, BlobData::File(&p.path), &mut stats)?;
+    let mut push = Pusher::new(
+        Dest {
+            reg: &reg,
+            host,
+            repo,
+            mount_from,
+            config_there: Default::default(),
+        },
+        &outcome.tag,
+    );
+    for z in &zips {
+        push.zip(z)?;
     }
-    dest.blob(
-        &layout::empty_digest(),
-        2,
-        BlobData::Bytes(layout::EMPTY_CONFIG),
-        &mut stats,
-    )?;
-    for (_, m) in &manifests {
-        dest.manifest(None, m, MANIFEST_MEDIA_TYPE, &mut stats)?;
+    push.config()?;
+    for m in &manifests {
+        push.manifest(m)?;
     }
-    for (p, m) in &manifests {
-        let subject = layout::digest(m);
-        for s in plan.sboms.get(&p.platform()).into_iter().flatten() {
-            let (_, fallback) = dest.attach((&subject, m.len()), s, &mut stats)?;
-            outcome.fallback_tags |= fallback;
-        }
+    for (z, m) in zips.iter().zip(&manifests) {
+        let sboms = plan.sboms.get(&z.platform());
+        push.sboms(m, sboms.map(Vec::as_slice).unwrap_or_default())?;
     }
     if let Some(sig) = &plan.signature {
-        let (_, fallback) =
-            dest.attach_signature((&index_subject.0, index_subject.1), sig, &mut stats)?;
-        outcome.fallback_tags |= fallback;
+        push.signature(&index, sig)?;
     }
     // The tag last: a run that fails part-way leaves no half-published version visible.
-    dest.manifest(Some(&tag), &index, INDEX_MEDIA_TYPE, &mut stats)?;
-    outcome.stats = stats;
+    push.tag(&outcome.tag, &index)?;
+    outcome.stats = push.stats;
+    outcome.fallback_tags = push.fallback;
     Ok(outcome)
 }
 
