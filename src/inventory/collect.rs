@@ -1,5 +1,6 @@
 //! From a source's target to its inventories: open the artifact, stream the executable once
-//! while the ZIP's own SHA-256 (the lock file's `zh:`) is computed on another thread — reading
+//! while the ZIP's own SHA-256 (the lock file's `zh:`) is computed on another thread (a
+//! registry ZIP's is its verified layer digest) — reading
 //! its buildinfo and, unless switched off, its function table in the same pass — build the
 //! model, and choose between the attached SBOM and the buildinfo (recording drift; the binary's
 //! function table stays with the inventory either way).
@@ -45,10 +46,20 @@ pub fn inventories_with_zip_hash(
     }
     let label = art.label();
     let zip_path = art.zip.as_ref().map(|z| z.path.clone());
-    // The ZIP's own hash (the lock file's `zh:`) is computed by the scanning thread while it waits
-    // for inflated bytes.
-    let known = zip_sha256.filter(|_| zip_path.is_some());
-    let mut zip_hash = match zip_path.as_ref().filter(|_| known.is_none()) {
+    // The ZIP's own hash (the lock file's `zh:`): the caller's (a download hashed as it
+    // streamed), or a registry layer's digest, verified against these very bytes when they
+    // entered the blob cache (or when a cached copy was taken); otherwise the scanning thread
+    // computes it while it waits for inflated bytes.
+    let verified = zip_sha256.filter(|_| zip_path.is_some()).or_else(|| {
+        target
+            .registry
+            .as_ref()
+            .and_then(|r| r.layer_digest.strip_prefix("sha256:"))
+            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .filter(|_| zip_path.as_deref() == Some(target.path.as_path()))
+            .map(str::to_ascii_lowercase)
+    });
+    let mut zip_hash = match zip_path.as_ref().filter(|_| verified.is_none()) {
         Some(p) => Some(
             artifact::HashingFile::open(p)
                 .with_context(|| format!("cannot read {}", p.display()))?,
@@ -71,8 +82,8 @@ pub fn inventories_with_zip_hash(
         (false, None) => (gobin::read(art.source.as_ref(), opts), None),
     };
     let exe = exe.with_context(|| label.clone())?;
-    let zip_sha = match known {
-        Some(h) => Some(h),
+    let zip_sha = match verified {
+        Some(v) => Some(v),
         None => zip_hash
             .map(|h| h.finish())
             .transpose()

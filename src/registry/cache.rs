@@ -45,6 +45,37 @@ impl BlobCache {
             .then(|| self.root.join("sha256").join(hex))
     }
 
+    /// The cache of manifests fetched by digest, `<cache dir>/manifests/sha256/<hex>`: like
+    /// blobs they are content-addressed and immutable, so a known digest's manifest is read
+    /// here instead of asking the registry again. Tags and referrer lists, which can change,
+    /// are never cached.
+    pub fn manifests(&self) -> BlobCache {
+        BlobCache {
+            root: self.root.with_file_name("manifests"),
+            _temp: self._temp.clone(),
+        }
+    }
+
+    /// A small cached entry's bytes, if present and still what its digest says (an entry
+    /// altered on disk is removed and `None` returned).
+    pub fn read(&self, digest: &str) -> Option<Vec<u8>> {
+        let p = self.path(digest).filter(|p| p.is_file())?;
+        let bytes = std::fs::read(&p).ok()?;
+        if format!("sha256:{}", hex::encode(Sha256::digest(&bytes))) == digest {
+            return Some(bytes);
+        }
+        tracing::warn!("cached {digest} no longer matches its digest; fetching it again");
+        let _ = std::fs::remove_file(&p);
+        None
+    }
+
+    /// Cache `bytes` under `digest`, verified (a mismatch caches nothing).
+    pub fn put(&self, digest: &str, bytes: &[u8]) -> Result<PathBuf> {
+        let mut w = self.writer(digest)?;
+        w.write(bytes)?;
+        w.commit()
+    }
+
     /// The cached blob, if present and still what its digest says: a file truncated, altered or
     /// replaced on disk since it was cached is removed (so it is fetched again) and `None` is
     /// returned. This reads the whole blob once.

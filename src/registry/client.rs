@@ -111,6 +111,8 @@ pub struct Registry {
     pub(super) client: Client,
     pub(super) auth: RegistryAuth,
     pub(super) cache: BlobCache,
+    /// Manifests fetched by digest ([`BlobCache::manifests`]).
+    manifests: BlobCache,
     plain_http: bool,
     http: reqwest::blocking::Client,
     retries: u32,
@@ -144,6 +146,7 @@ impl Registry {
             client: Client::new(config),
             auth: auth::credentials_for(host, &opts.credentials)?,
             cache: opts.cache.clone(),
+            manifests: opts.cache.manifests(),
             plain_http: opts.plain_http,
             retries: opts.retries,
             // reqwest drops Authorization when a redirect leaves the host.
@@ -176,8 +179,23 @@ impl Registry {
 
     /// A manifest, size-limited and digest-checked (`expected` when fetched by digest),
     /// retried on transient failures. Returns its bytes and digest.
+    /// A manifest asked for by digest is content-addressed: it is read from the manifest cache
+    /// when there (verified) and cached once fetched. By tag, it is always asked for.
     pub fn manifest(&self, r: &Reference, expected: Option<&str>) -> Result<(Vec<u8>, String)> {
-        self.retry(|| self.manifest_once(r, expected))
+        let by_digest = r.digest().filter(|d| expected.is_none_or(|e| e == *d));
+        if let Some(d) = by_digest
+            && let Some(bytes) = self.manifests.read(d)
+            && bytes.len() <= MANIFEST_LIMIT
+        {
+            return Ok((bytes, d.to_string()));
+        }
+        let got = self.retry(|| self.manifest_once(r, expected))?;
+        if by_digest.is_some()
+            && let Err(e) = self.manifests.put(&got.1, &got.0)
+        {
+            tracing::debug!("manifest {} not cached: {e}", got.1);
+        }
+        Ok(got)
     }
 
     fn manifest_once(&self, r: &Reference, expected: Option<&str>) -> Result<(Vec<u8>, String)> {
