@@ -432,8 +432,7 @@ impl ImgState {
             return Vec::new();
         }
         let entries = sections::elf_entries(&e.sh, &e.shdrs.data);
-        let Some(&(_, off, size)) =
-            sections::elf_entries_all(&e.sh, &e.shdrs.data).get(e.sh.strndx)
+        let Some((off, size)) = sections::elf_section_span(&e.sh, &e.shdrs.data, e.sh.strndx)
         else {
             return Vec::new();
         };
@@ -475,8 +474,8 @@ impl ElfState {
         self.before.feed(pos, chunk);
         if self.strtab.is_none() && self.shdrs.complete() {
             let img_off = self.shdrs.start - self.sh.shoff;
-            if let Some(&(_, off, size)) =
-                sections::elf_entries_all(&self.sh, &self.shdrs.data).get(self.sh.strndx)
+            if let Some((off, size)) =
+                sections::elf_section_span(&self.sh, &self.shdrs.data, self.sh.strndx)
             {
                 let mut c = Capture::new(img_off + off, (size as usize).min(MAX_SHSTRTAB));
                 c.feed(0, &head.data);

@@ -61,8 +61,7 @@ pub fn plan(src: &dyn ByteSource, len: u64) -> io::Result<Option<Plan>> {
                 return Ok(None);
             }
             let table = read_at(src, sh.shoff, sh.table_len())?;
-            let Some(&(_, str_off, str_size)) =
-                sections::elf_entries_all(&sh, &table).get(sh.strndx)
+            let Some((str_off, str_size)) = sections::elf_section_span(&sh, &table, sh.strndx)
             else {
                 return Ok(None);
             };

@@ -68,37 +68,26 @@ pub fn elf_entries(s: &ElfShdrs, table: &[u8]) -> Vec<(u32, u64, u64)> {
     (0..s.num)
         .filter_map(|i| {
             let e = i * s.entsize;
-            let name = r.u32(e)?;
-            let typ = r.u32(e + 4)?;
-            let (off, size) = if s.is64 {
-                (r.u64(e + 24)?, r.u64(e + 32)?)
-            } else {
-                (u64::from(r.u32(e + 16)?), u64::from(r.u32(e + 20)?))
-            };
+            let (name, typ) = (r.u32(e)?, r.u32(e + 4)?);
+            let (off, size) = elf_section_span(s, table, i)?;
             // SHT_NOBITS has no bytes in the file.
             (typ != 8).then_some((name, off, size))
         })
         .collect()
 }
 
-/// Every ELF section as `(0, file offset, size)`, including NOBITS, by index (for finding
-/// `.shstrtab` by its index).
-pub fn elf_entries_all(sh: &ElfShdrs, table: &[u8]) -> Vec<(u32, u64, u64)> {
+/// `(file offset, size)` of ELF section `i` (NOBITS included), e.g. `.shstrtab` by its index.
+pub fn elf_section_span(sh: &ElfShdrs, table: &[u8], i: usize) -> Option<(u64, u64)> {
     let r = Reader {
         b: table,
         be: sh.be,
     };
-    (0..sh.num)
-        .map(|i| {
-            let e = i * sh.entsize;
-            let (off, size) = if sh.is64 {
-                (r.u64(e + 24), r.u64(e + 32))
-            } else {
-                (r.u32(e + 16).map(u64::from), r.u32(e + 20).map(u64::from))
-            };
-            (0, off.unwrap_or(0), size.unwrap_or(0))
-        })
-        .collect()
+    let e = i.checked_mul(sh.entsize)?;
+    if sh.is64 {
+        Some((r.u64(e + 24)?, r.u64(e + 32)?))
+    } else {
+        Some((u64::from(r.u32(e + 16)?), u64::from(r.u32(e + 20)?)))
+    }
 }
 
 /// Bytes before a far-away ELF section header table kept for `.shstrtab` (GNU ld puts it there).
