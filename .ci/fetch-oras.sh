@@ -5,7 +5,10 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir="$root/target/tools/oras-1.3.6"
-if [ -x "$dir/oras" ] && "$dir/oras" version 2>/dev/null | grep -q '^Version: *1\.3\.6'; then
+# The version is captured, not piped into `grep -q`: grep quitting at the first match would
+# SIGPIPE oras mid-output, and with pipefail that fails the script (CI exit 141).
+is_136() { local v; v=$("$1" version 2>/dev/null) || return 1; grep -q '^Version: *1\.3\.6' <<<"$v"; }
+if [ -x "$dir/oras" ] && is_136 "$dir/oras"; then
   echo "oras ready: $dir/oras"; exit 0
 fi
 # ORAS 1.3.6 needs go1.26.7 or later: the machine's Go, not Debian's go1.19 the fixtures use.
@@ -21,5 +24,5 @@ mkdir -p "$dir"
 GOBIN="$dir" GOPATH="$root/target/go-path" GOCACHE="$root/target/go-cache" GOFLAGS="" \
   GOTOOLCHAIN=local CGO_ENABLED=0 \
   timeout 1800 "$go" install oras.land/oras/cmd/oras@v1.3.6
-"$dir/oras" version | grep -q '^Version: *1\.3\.6'
+is_136 "$dir/oras" || { echo "fetch-oras: $dir/oras is not ORAS 1.3.6" >&2; exit 1; }
 echo "oras ready: $dir/oras"
