@@ -159,4 +159,20 @@ fn main() {
         wall3 * 1e3,
         rss3 as f64 / 1024.0
     );
+    // PROVGUARD_BENCH_TIMELINE=1: one more mirror with `-vv`, its timing lines printed.
+    if std::env::var_os("PROVGUARD_BENCH_TIMELINE").is_some() {
+        let cache4 = dir.path().join("cache4");
+        let mut c = cmd(cache4.to_str().unwrap(), "timeline");
+        c.insert(2, "-vv".into());
+        let o = std::process::Command::new(&c[0])
+            .args(&c[1..])
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        for l in String::from_utf8_lossy(&o.stderr).lines() {
+            if let Some(i) = l.find("mirror timing:") {
+                println!("  {}", &l[i..]);
+            }
+        }
+    }
 }

@@ -997,10 +997,23 @@ fn mirror_of_a_tampered_zip_or_a_bad_signature_pushes_nothing() {
     let sig_path = format!("{files}/terraform-provider-demo_1.2.3_SHA256SUMS.sig");
     let good_zip = fx.srv.get(&zip_path).unwrap();
     let good_sig = fx.srv.get(&sig_path).unwrap();
+    // Verified ZIPs may be sent ahead into upload sessions, but none is committed: the
+    // registry ends up holding no blob and no upload data, and every session opened is
+    // cancelled.
     let nothing_pushed = |reason: &str, o: &Output| {
         fails(o, reason);
         assert!(String::from_utf8_lossy(&o.stderr).contains("nothing was pushed"));
-        assert_eq!(reg.blob_uploads(), 0, "{reason}: no blob uploaded");
+        assert_eq!(reg.blob_commits(), 0, "{reason}: no blob upload committed");
+        assert_eq!(
+            reg.stored_data_files(),
+            Vec::<std::path::PathBuf>::new(),
+            "{reason}: nothing stored"
+        );
+        assert_eq!(
+            reg.requests("DELETE", "/blobs/uploads/"),
+            reg.blob_uploads(),
+            "{reason}: every upload session opened was cancelled"
+        );
         assert_eq!(reg.manifest_puts(), 0, "{reason}: no manifest written");
         assert!(reg.manifest_json("acme/demo", "1.2.3").is_none(), "no tag");
     };
@@ -1014,6 +1027,8 @@ fn mirror_of_a_tampered_zip_or_a_bad_signature_pushes_nothing() {
         "archive has incorrect checksum",
         &mirror(&fx, &reg, "1.2.3", &[]),
     );
+    // The platforms verified before it were sent ahead (then cancelled, as checked above).
+    assert!(reg.blob_uploads() >= 2, "{}", reg.log_text());
     fx.srv.set(&zip_path, good_zip);
 
     // SHA256SUMS signed by a key the registry does not publish.
@@ -1026,6 +1041,7 @@ fn mirror_of_a_tampered_zip_or_a_bad_signature_pushes_nothing() {
     fx.srv.set(&sig_path, good_sig);
 
     // --dry-run: downloaded and verified, every digest computed, nothing pushed.
+    let sessions = reg.blob_uploads();
     let dry = ok(&mirror(&fx, &reg, "1.2.3", &["--dry-run"]));
     assert_eq!(dry["dryRun"], true);
     assert!(
@@ -1034,7 +1050,8 @@ fn mirror_of_a_tampered_zip_or_a_bad_signature_pushes_nothing() {
             .is_some_and(|d| d.starts_with("sha256:")),
         "{dry:#}"
     );
-    assert_eq!(reg.blob_uploads() + reg.manifest_puts(), 0);
+    assert_eq!(reg.blob_uploads(), sessions, "--dry-run opens no upload");
+    assert_eq!(reg.blob_commits() + reg.manifest_puts(), 0);
 
     // And the same mirror, untampered, goes through (so the failures above were the checks).
     ok(&mirror(&fx, &reg, "1.2.3", &["--platform", "linux_amd64"]));

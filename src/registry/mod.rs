@@ -10,6 +10,7 @@
 //! - [`tags`]: version tags resolved against a tofu constraint;
 //! - [`catalog`]: the repositories of a registry under a prefix, every page;
 //! - [`push`]: writes (blobs, byte-exact manifests, the referrers fallback index);
+//! - [`staged`]: blob uploads sent early and committed (or cancelled) later;
 //! - [`wire`]: the JSON shapes and references.
 //!
 //! The provider registry protocol and network mirrors (HTTP sources that are not OCI) sit
@@ -23,6 +24,7 @@ pub mod error;
 pub mod index;
 pub mod push;
 pub mod referrers;
+pub mod staged;
 pub mod tags;
 pub mod wire;
 

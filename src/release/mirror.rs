@@ -16,6 +16,7 @@
 //! `SHA256SUMS` carried on the index as one referrer.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -26,7 +27,8 @@ use super::{CarriedSignature, Dest, Outcome, PlatformResult, SbomDoc, layout};
 use crate::artifact::{Naming, hashes, zip::Limits};
 use crate::foundation::pool;
 use crate::inventory::{SbomSource, gobin};
-use crate::registry::push::{BlobData, PushStats};
+use crate::registry::push::{BlobData, BlobOutcome, PushStats};
+use crate::registry::staged::Staged;
 use crate::registry::wire::{Descriptor, ManifestDoc, media_type_of};
 use crate::registry::{ClientOptions, OciTarget, Registry, repo_ref};
 use crate::source::address::ProviderAddress;
@@ -281,7 +283,18 @@ pub fn mirror_address(
     clock.mark("version and platforms resolved");
     let choice = to.generate.unwrap_or(SbomChoice::Cyclonedx);
     let mailbox = &Mailbox::default();
-    let (packages, pushed) = std::thread::scope(|s| -> Result<_> {
+    // Each verified ZIP is sent to the destination at once, into an upload session that only
+    // the push commits: nothing becomes visible there before every platform is verified.
+    let dest = match to.dry_run {
+        true => None,
+        false => {
+            let reg = Registry::new(to.opts, to.host)?;
+            reg.prepare_push(&repo_ref(to.host, to.repo, &layout::tag_of(&version)));
+            Some(reg)
+        }
+    };
+    let staging = &Staging::default();
+    let scoped = std::thread::scope(|s| -> Result<_> {
         let close = CloseOnDrop(mailbox);
         let mut inventory = pool::Feed::start(s, inventory_jobs(), move |f: Verified| {
             let pkg = local::package(&f.target, &f.file_name, &f.os, &f.arch, Some(&f.zh))?;
@@ -290,46 +303,75 @@ pub fn mirror_address(
             mailbox.sboms(pkg.platform(), sboms.clone());
             Ok::<_, anyhow::Error>((pkg, sboms))
         });
-        let mut sums = Sums::default();
-        let mut fetched = Vec::new();
-        for p in &platforms {
-            let f = inst
-                .fetch(&addr, &version, p)
-                .with_context(|| format!("{label}: nothing was pushed"))?;
-            clock.mark(&format!("{p} downloaded and verified"));
-            let (os, arch) = p
-                .split_once('_')
-                .ok_or_else(|| anyhow!("{p}: a platform is OS_ARCH"))?;
-            let file_name = f.target.file_name.clone().unwrap_or_else(|| {
-                format!(
-                    "terraform-provider-{}_{version}_{p}.zip",
-                    addr.provider_type
-                )
+        let dest = dest.as_ref();
+        let mut stage =
+            pool::Feed::start(s, PUSH_JOBS, move |(digest, path): (String, PathBuf)| {
+                if let Some(reg) = dest {
+                    staging.stage(reg, to, &digest, &path);
+                    clock.mark(&format!("{digest} staged"));
+                }
+                Ok::<_, std::convert::Infallible>(())
             });
-            sums.add(p, &f);
-            let digest = zip_digest(&f.target, &file_name)?;
-            let verified = Verified {
-                size: std::fs::metadata(&f.target.path)?.len(),
-                zh: digest.trim_start_matches("sha256:").to_string(),
-                target: f.target,
-                file_name,
-                os: os.to_string(),
-                arch: arch.to_string(),
-            };
-            fetched.push(verified.clone());
-            if !inventory.push(verified) {
+        let verified = (|| -> Result<_> {
+            let mut sums = Sums::default();
+            let mut fetched = Vec::new();
+            for p in &platforms {
+                let f = inst
+                    .fetch(&addr, &version, p)
+                    .with_context(|| format!("{label}: nothing was pushed"))?;
+                clock.mark(&format!("{p} downloaded and verified"));
+                let (os, arch) = p
+                    .split_once('_')
+                    .ok_or_else(|| anyhow!("{p}: a platform is OS_ARCH"))?;
+                let file_name = f.target.file_name.clone().unwrap_or_else(|| {
+                    format!(
+                        "terraform-provider-{}_{version}_{p}.zip",
+                        addr.provider_type
+                    )
+                });
+                sums.add(p, &f);
+                let digest = zip_digest(&f.target, &file_name)?;
+                let verified = Verified {
+                    size: std::fs::metadata(&f.target.path)?.len(),
+                    zh: digest.trim_start_matches("sha256:").to_string(),
+                    target: f.target,
+                    file_name,
+                    os: os.to_string(),
+                    arch: arch.to_string(),
+                };
+                stage.push((digest, verified.target.path.clone()));
+                fetched.push(verified.clone());
+                if !inventory.push(verified) {
+                    return Ok(None);
+                }
+            }
+            let signature = sums.carried(&addr, &version, &label)?;
+            Ok(Some((fetched, signature)))
+        })();
+        let _ = stage.finish();
+        let (mut fetched, signature) = match verified {
+            Ok(Some(v)) => v,
+            Ok(None) => {
                 // An inventory failed: its error, before anything is pushed.
                 inventory.finish()?;
                 bail!("{label}: an inventory failed (nothing was pushed)");
             }
-        }
-        let signature = sums.carried(&addr, &version, &label)?;
+            Err(e) => return Err(e),
+        };
         // Every platform fetched and verified: the pushes start.
         fetched.sort_by_key(Verified::platform);
-        let pusher = (!to.dry_run).then(|| {
+        let pusher = dest.map(|reg| {
             let (signature, version) = (signature.clone(), version.as_str());
             s.spawn(move || {
-                let r = push_verified(to, &fetched, signature.as_ref(), mailbox, version);
+                let r = push_verified(
+                    reg,
+                    to,
+                    &fetched,
+                    signature.as_ref(),
+                    mailbox,
+                    staging,
+                    version,
+                );
                 clock.mark("pushed");
                 r
             })
@@ -344,7 +386,10 @@ pub fn mirror_address(
             None => None,
         };
         Ok(((packages?, signature), pushed))
-    })?;
+    });
+    // Whatever was staged and not committed (a failure after verification) is dropped.
+    staging.cancel_all(dest.as_ref());
+    let (packages, pushed) = scoped?;
     let ((done, signature), pushed) = (packages, pushed);
     let (mut packages, mut sboms) = (Vec::new(), BTreeMap::new());
     for (p, docs) in done {
@@ -468,18 +513,19 @@ enum PushJob {
 /// (after its manifest); and last — only if every platform's SBOMs were attached (an
 /// inventory that failed ends the wait short of that: no tag) — the index under its tag.
 fn push_verified(
+    reg: &Registry,
     to: &MirrorTo,
     fetched: &[Verified],
     signature: Option<&CarriedSignature>,
     mailbox: &Mailbox,
+    staging: &Staging,
     version: &str,
 ) -> Result<Pushed> {
     let zips: Vec<publish::Zip> = fetched.iter().map(Verified::zip).collect();
     let manifests: Vec<Vec<u8>> = zips.iter().map(publish::Zip::manifest).collect();
     let index = publish::index(&zips, &manifests);
     let tag = layout::tag_of(version);
-    let reg = Registry::new(to.opts, to.host)?;
-    let mut push = pusher_to(&reg, to, &tag, false);
+    let mut push = pusher_to(reg, to, &tag, false);
     push.config()?;
     let jobs: Vec<PushJob> = (0..zips.len())
         .map(PushJob::Zip)
@@ -487,13 +533,23 @@ fn push_verified(
         .chain((0..zips.len()).map(PushJob::Sboms))
         .collect();
     let done = pool::map(&jobs, PUSH_JOBS, |job| -> Result<_> {
-        let reg = Registry::new(to.opts, to.host)?;
-        let mut push = pusher_to(&reg, to, &tag, true);
+        let mut push = pusher_to(reg, to, &tag, true);
         let r = (|| match job {
             PushJob::Zip(i) => {
-                push.zip(&zips[*i])?;
+                let z = &zips[*i];
+                match staging.take(&z.digest) {
+                    Some(st) => match reg.commit_blob(&st) {
+                        Ok(()) => push.stats.count(BlobOutcome::Uploaded, z.size),
+                        Err(e) => {
+                            tracing::debug!("{e}; uploading it again");
+                            reg.cancel_blob(&st);
+                            push.zip(z)?;
+                        }
+                    },
+                    None => push.zip(z)?,
+                }
                 push.manifest(&manifests[*i])?;
-                mailbox.manifest_pushed(zips[*i].platform());
+                mailbox.manifest_pushed(z.platform());
                 Ok(true)
             }
             PushJob::Signature => {
@@ -542,6 +598,45 @@ fn pusher_to<'a>(
         config_there: config_there.into(),
     };
     publish::Pusher::new(dest, tag)
+}
+
+/// The ZIP uploads sent ahead of the push, by digest, until committed or cancelled.
+#[derive(Default)]
+struct Staging(Mutex<BTreeMap<String, Staged>>);
+
+impl Staging {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Staged>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Send the verified ZIP at `path` into an upload session at the destination; a failure
+    /// only leaves it to the push's ordinary upload.
+    fn stage(&self, reg: &Registry, to: &MirrorTo, digest: &str, path: &Path) {
+        match reg.stage_blob(&repo_ref(to.host, to.repo, digest), digest, path) {
+            Ok(Some(st)) => {
+                if let Some(twin) = self.lock().insert(digest.to_string(), st) {
+                    reg.cancel_blob(&twin);
+                }
+            }
+            Ok(None) => {}
+            Err(e) => tracing::debug!("{e}; the push uploads it instead"),
+        }
+    }
+
+    /// The staged upload of `digest`, taken: it is committed (or cancelled) once.
+    fn take(&self, digest: &str) -> Option<Staged> {
+        self.lock().remove(digest)
+    }
+
+    /// Drop every upload still staged.
+    fn cancel_all(&self, reg: Option<&Registry>) {
+        let left = std::mem::take(&mut *self.lock());
+        if let Some(reg) = reg {
+            for st in left.values() {
+                reg.cancel_blob(st);
+            }
+        }
+    }
 }
 
 /// One platform's ZIP, downloaded and verified, waiting for its inventory and its push.

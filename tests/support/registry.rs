@@ -157,6 +157,29 @@ impl TestRegistry {
         self.requests("POST", "/blobs/uploads/")
     }
 
+    /// How many blob uploads were committed (the final PUT of an upload session).
+    pub fn blob_commits(&self) -> usize {
+        self.requests("PUT", "/blobs/uploads/")
+    }
+
+    /// Files of content the registry stores: blob data, and the data of upload sessions that
+    /// were neither committed nor cancelled (a cancelled session keeps only its hash state).
+    pub fn stored_data_files(&self) -> Vec<PathBuf> {
+        fn walk(d: &std::path::Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.file_name().is_some_and(|n| n == "data") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.dir.path().join("data"), &mut out);
+        out
+    }
+
     /// How many manifests were written (PUT …/manifests/…).
     pub fn manifest_puts(&self) -> usize {
         self.requests("PUT", "/manifests/")
