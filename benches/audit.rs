@@ -137,5 +137,14 @@ fn main() {
             100.0 * warm / cold,
             warm_rss as f64 / 1024.0
         );
+        // PROVGUARD_BENCH_HOLD=SECONDS: keep the registry up that long, printing the command,
+        // to profile a run by hand.
+        if let Some(secs) = std::env::var("PROVGUARD_BENCH_HOLD")
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok())
+        {
+            println!("  holding {secs} s: {}", cmd.join(" "));
+            std::thread::sleep(std::time::Duration::from_secs(secs));
+        }
     }
 }

@@ -11,7 +11,8 @@
 //! - [`catalog`]: the repositories of a registry under a prefix, every page;
 //! - [`push`]: writes (blobs, byte-exact manifests, the referrers fallback index);
 //! - [`staged`]: blob uploads sent early and committed (or cancelled) later;
-//! - [`wire`]: the JSON shapes and references.
+//! - [`wire`]: the JSON shapes and references; [`reference`]: image references parsed
+//!   without a regex.
 //!
 //! The provider registry protocol and network mirrors (HTTP sources that are not OCI) sit
 //! beside this layer in `source/`, using the same error classification.
@@ -23,6 +24,7 @@ pub mod client;
 pub mod error;
 pub mod index;
 pub mod push;
+pub mod reference;
 pub mod referrers;
 pub mod staged;
 pub mod tags;

@@ -113,7 +113,7 @@ impl OciTarget {
         if !path.contains(':') && !path.contains('@') {
             bail!("{s}: name a version tag (…:1.2.3) or a digest (…@sha256:…)");
         }
-        let reference = Reference::try_from(rest).map_err(|e| anyhow!("{s}: {e}"))?;
+        let reference = super::reference::parse(rest).map_err(|e| anyhow!("{s}: {e}"))?;
         Ok(OciTarget {
             text: s.to_string(),
             reference,

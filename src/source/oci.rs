@@ -360,7 +360,7 @@ fn type_and_version(target: &OciTarget) -> (String, Option<String>) {
 
 /// The tags of the repository `HOST/PATH`.
 pub fn list_tags(repository: &str, opts: &SourceOptions) -> Result<Vec<String>> {
-    let r = oci_client::Reference::try_from(format!("{repository}:latest").as_str())
+    let r = crate::registry::reference::parse(&format!("{repository}:latest"))
         .map_err(|e| anyhow!("{repository}: {e}"))?;
     let reg = Registry::new(&opts.registry, r.registry())?;
     Ok(reg.list_tags(&r)?)

@@ -103,19 +103,26 @@ impl Planned {
     }
 }
 
+/// Called with each package as soon as the survey finds it — from several threads, possibly
+/// more than once for one identity (the caller deduplicates) — so that its analysis can start
+/// while the survey goes on.
+pub type Emit<'a> = &'a (dyn Fn(&Planned) + Sync);
+
 /// Every package of `sources`, in source order, each identity once (lock files that pin the
-/// same package are merged into its `used_by`). `page_size` is the catalog's `n`.
+/// same package are merged into its `used_by`). `page_size` is the catalog's `n`; each
+/// package is also handed to `emit` as it is found.
 pub fn survey(
     sources: &[String],
     opts: &SourceOptions,
     conns: &Connections,
     page_size: usize,
     jobs: usize,
+    emit: Emit,
 ) -> Result<Vec<Planned>> {
     let mut out: Vec<Planned> = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for s in sources {
-        for p in one_source(s, opts, conns, page_size, jobs)? {
+        for p in one_source(s, opts, conns, page_size, jobs, emit)? {
             match seen.get(&p.at.id) {
                 Some(&i) => {
                     for u in p.at.used_by {
@@ -140,7 +147,24 @@ fn one_source(
     conns: &Connections,
     page_size: usize,
     jobs: usize,
+    emit: Emit,
 ) -> Result<Vec<Planned>> {
+    if let Some(rest) = s.strip_prefix("oci://") {
+        let (host, path) = rest
+            .split_once('/')
+            .map_or((rest, ""), |(h, p)| (h, p.trim_end_matches('/')));
+        if !path.contains('@') && !path.contains(':') {
+            let reg = conns.to(&opts.registry, host)?;
+            return namespace(&reg, s, host, path, opts, page_size, jobs, emit);
+        }
+    }
+    let found = other_source(s, opts, conns)?;
+    found.iter().for_each(emit);
+    Ok(found)
+}
+
+/// A source that is not an OCI namespace, surveyed at once.
+fn other_source(s: &str, opts: &SourceOptions, conns: &Connections) -> Result<Vec<Planned>> {
     if let Some(rest) = s.strip_prefix("oci://") {
         let (host, path) = rest
             .split_once('/')
@@ -148,10 +172,6 @@ fn one_source(
         if let Some((repo, tag)) = path.rsplit_once(':').filter(|_| !path.contains('@')) {
             let reg = conns.to(&opts.registry, host)?;
             return oci_tag(&reg, s, host, repo, tag, opts);
-        }
-        if !path.contains('@') {
-            let reg = conns.to(&opts.registry, host)?;
-            return namespace(&reg, s, host, path, opts, page_size, jobs);
         }
     }
     let p = Path::new(s);
@@ -172,7 +192,9 @@ fn one_source(
 }
 
 /// Every repository under `prefix`, every SemVer tag, every platform: the tag lists, then
-/// the tags' manifests, `jobs` requests at a time over `reg`.
+/// the tags' manifests, `jobs` requests at a time over `reg`; each tag's packages go to `emit`
+/// as soon as its manifests are read.
+#[allow(clippy::too_many_arguments)]
 fn namespace(
     reg: &Registry,
     source: &str,
@@ -181,6 +203,7 @@ fn namespace(
     opts: &SourceOptions,
     page_size: usize,
     jobs: usize,
+    emit: Emit,
 ) -> Result<Vec<Planned>> {
     let repos = reg.catalog(host, prefix, page_size)?;
     tracing::info!("{source}: {} repositories in the catalog", repos.len());
@@ -203,7 +226,9 @@ fn namespace(
     })?;
     let tagged: Vec<(String, String)> = per_repo.into_iter().flatten().collect();
     let per_tag = pool::map(&tagged, jobs, |(repo, tag)| {
-        oci_tag(reg, source, host, repo, tag, opts)
+        let found = oci_tag(reg, source, host, repo, tag, opts)?;
+        found.iter().for_each(emit);
+        anyhow::Ok(found)
     })?;
     Ok(per_tag.into_iter().flatten().collect())
 }

@@ -1,9 +1,10 @@
 //! `provguard audit` as a library component (cargo-audit's `Auditor` is the model): survey
-//! the sources from manifests alone ([`crate::source::survey`]), keep this shard's share
-//! ([`shard`]), then per artifact on a bounded pool either reuse the results cache ([`cache`])
-//! or fetch its blobs (over the survey's shared registry connections, its manifests not read
-//! again), inventory, match and judge it ([`analyse`]), writing its evidence when asked
-//! ([`evidence`]); the report is built from the results, sorted, its summary computed from
+//! the sources from manifests alone ([`crate::source::survey`]), handing each package of this
+//! shard's share ([`shard`]) to a bounded pool as soon as it is found, where it either reuses
+//! the results cache ([`cache`]) or has its blobs fetched (over the survey's shared registry
+//! connections, its manifests not read again), inventoried, matched and judged ([`analyse`]),
+//! writing its evidence when asked ([`evidence`]); the report is built from the results in the
+//! survey's final list (lock files merged into `used_by`), sorted, its summary computed from
 //! them. [`merge`] joins shard reports into the report an unsharded run writes.
 
 pub mod analyse;
@@ -12,10 +13,10 @@ pub mod evidence;
 pub mod merge;
 pub mod shard;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::PathBuf;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use anyhow::{Result, anyhow};
 use sha2::{Digest, Sha256};
@@ -134,19 +135,7 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport> {
         now: opts.now,
     });
 
-    // One connection per registry host for the survey and every fetch after it.
     let conns = survey::Connections::default();
-    let mut planned = survey::survey(
-        &opts.sources,
-        &opts.source,
-        &conns,
-        opts.page_size,
-        opts.jobs,
-    )?;
-    if let Some(s) = &opts.shard {
-        planned.retain(|p| shard::holds(s, &p.at.id));
-    }
-    tracing::info!("auditing {} artifact(s)", planned.len());
     let cache = cache::ResultsCache::at(opts.results_cache.clone());
     let settings = format!(
         "symbols={} sbom-source={:?} platforms={:?}",
@@ -159,55 +148,102 @@ pub fn run(opts: &AuditOptions) -> Result<AuditReport> {
             .unwrap_or_default()
     });
     let (hits, misses) = (AtomicU64::new(0), AtomicU64::new(0));
-    let bar = progress::bar(planned.len() as u64, opts.progress, "auditing");
+    let bar = progress::bar(0, opts.progress, "auditing");
     let evidence = opts
         .evidence_dir
         .as_ref()
         .map(|d| evidence::Writer::new(d, &opts.render));
-    let artifacts = pool::map(
-        &planned,
-        opts.jobs,
-        |p: &Planned| -> Result<AuditArtifact> {
-            let mut parts = vec![
-                p.at.digest.clone(),
-                db_stamp.clone(),
-                env!("CARGO_PKG_VERSION").to_string(),
-                policy_info
-                    .as_ref()
-                    .map(|i| i.hash.clone())
-                    .unwrap_or_default(),
-                settings.clone(),
-            ];
-            parts.extend(p.attached.iter().cloned());
-            let key = cache::key(&parts);
-            let cached = if evidence.is_none() {
-                cache.get(&key)
-            } else {
-                None
-            };
-            let result = match cached {
-                Some(r) => {
-                    hits.fetch_add(1, Ordering::Relaxed);
-                    tracing::debug!("{}: result from the cache", p.at.location);
-                    r
+    // One artifact: its result from the cache, else analysed (and cached).
+    let audit_one = |p: Planned| -> Result<(String, model::ArtifactResult)> {
+        let mut parts = vec![
+            p.at.digest.clone(),
+            db_stamp.clone(),
+            env!("CARGO_PKG_VERSION").to_string(),
+            policy_info
+                .as_ref()
+                .map(|i| i.hash.clone())
+                .unwrap_or_default(),
+            settings.clone(),
+        ];
+        parts.extend(p.attached.iter().cloned());
+        let key = cache::key(&parts);
+        let cached = if evidence.is_none() {
+            cache.get(&key)
+        } else {
+            None
+        };
+        let result = match cached {
+            Some(r) => {
+                hits.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("{}: result from the cache", p.at.location);
+                r
+            }
+            None => {
+                misses.fetch_add(1, Ordering::Relaxed);
+                let a = analyse::analyse(&p, opts, &conns, database()?, judge.as_ref())?;
+                if let Some(w) = &evidence {
+                    w.write(&p, &a, database()?)?;
                 }
-                None => {
-                    misses.fetch_add(1, Ordering::Relaxed);
-                    let a = analyse::analyse(p, opts, &conns, database()?, judge.as_ref())?;
-                    if let Some(w) = &evidence {
-                        w.write(p, &a, database()?)?;
-                    }
-                    cache.put(&key, &a.result);
-                    a.result
-                }
-            };
-            bar.inc(1);
+                cache.put(&key, &a.result);
+                a.result
+            }
+        };
+        bar.inc(1);
+        Ok((p.at.id, result))
+    };
+
+    // One connection per registry host (`conns`) for the survey and every fetch after it. Each
+    // package of this shard goes to the workers as soon as the survey finds it: the analyses start
+    // while the survey is still reading manifests.
+    let seen: Mutex<HashSet<String>> = Mutex::default();
+    let (mut planned, results) = std::thread::scope(|s| -> Result<_> {
+        let feed = Mutex::new(pool::Feed::start(s, opts.jobs, audit_one));
+        let lock = || feed.lock().unwrap_or_else(|p| p.into_inner());
+        let emit = |p: &Planned| {
+            let ours = opts
+                .shard
+                .as_ref()
+                .is_none_or(|s| shard::holds(s, &p.at.id));
+            if ours
+                && seen
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(p.at.id.clone())
+            {
+                bar.inc_length(1);
+                lock().push(p.clone());
+            }
+        };
+        let planned = survey::survey(
+            &opts.sources,
+            &opts.source,
+            &conns,
+            opts.page_size,
+            opts.jobs,
+            &emit,
+        );
+        let feed = feed.into_inner().unwrap_or_else(|p| p.into_inner());
+        // A failed survey drops the feed: what is queued is skipped.
+        let planned = planned?;
+        Ok((planned, feed.finish()?))
+    })?;
+    if let Some(s) = &opts.shard {
+        planned.retain(|p| shard::holds(s, &p.at.id));
+    }
+    tracing::info!("audited {} artifact(s)", planned.len());
+    let mut by_id: HashMap<String, model::ArtifactResult> = results.into_iter().collect();
+    let artifacts = planned
+        .iter()
+        .map(|p| {
+            let result = by_id
+                .remove(&p.at.id)
+                .ok_or_else(|| anyhow!("{}: surveyed but not analysed (a bug)", p.at.location))?;
             Ok(AuditArtifact {
                 at: p.at.clone(),
                 result,
             })
-        },
-    )?;
+        })
+        .collect::<Result<Vec<_>>>()?;
     bar.finish_and_clear();
     let mut artifacts = artifacts;
     sort(&mut artifacts);
