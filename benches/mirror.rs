@@ -129,9 +129,9 @@ fn main() {
         v
     };
     let cache = dir.path().join("cache");
-    let (rss, wall) = common::peak_rss_kib(&env, &cmd(cache.to_str().unwrap(), "mirror"));
+    let (rss, wall, cpu) = common::rss_wall_cpu(&env, &cmd(cache.to_str().unwrap(), "mirror"));
     let cache2 = dir.path().join("cache2");
-    let (rss2, wall2) = common::peak_rss_kib(&env, &cmd(cache2.to_str().unwrap(), "mirror2"));
+    let (rss2, wall2, cpu2) = common::rss_wall_cpu(&env, &cmd(cache2.to_str().unwrap(), "mirror2"));
     let cache3 = dir.path().join("cache3");
     let (rss3, wall3) = common::peak_rss_kib(&env, &cmd(cache3.to_str().unwrap(), "dry-run"));
     println!(
@@ -146,12 +146,13 @@ fn main() {
         upload * 1e3,
         baseline * 1e3
     );
-    for (label, w, r) in [("first", wall, rss), ("second", wall2, rss2)] {
+    for (label, w, r, c) in [("first", wall, rss, cpu), ("second", wall2, rss2, cpu2)] {
         println!(
-            "provguard mirror ({label:>6}, cold cache, new repository): {:>6.0} ms ({:.2}x, goal <= 1.3x), peak RSS {:>5.1} MiB (goal <= 64)",
+            "provguard mirror ({label:>6}, cold cache, new repository): {:>6.0} ms ({:.2}x, goal <= 1.3x), peak RSS {:>5.1} MiB (goal <= 64), CPU {:>5.0} ms",
             w * 1e3,
             w / baseline,
-            r as f64 / 1024.0
+            r as f64 / 1024.0,
+            c * 1e3
         );
     }
     println!(

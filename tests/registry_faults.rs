@@ -127,6 +127,77 @@ fn publish_keeps_the_referrers_it_could_not_read() {
 }
 
 #[test]
+fn a_registry_refusing_monolithic_uploads_gets_every_blob_in_chunks() {
+    let Some(reg) = TestRegistry::start() else {
+        return;
+    };
+    let proxy = FaultProxy::start(&reg.host());
+    // Every PUT that carries a blob is refused as a registry without monolithic uploads
+    // refuses it; the empty PUT that ends a chunked upload goes through.
+    proxy.inject_on_bodies("PUT", "/blobs/uploads/", usize::MAX, Fault::Status(400));
+    let d = tempfile::tempdir().unwrap();
+    let dist = d.path().join("dist");
+    copy_dir(&repo().join("samples/dist"), &dist);
+    let dest = format!("oci://{}/acme/demo", proxy.host);
+    let o = run(
+        d.path(),
+        &[
+            "publish",
+            dist.to_str().unwrap(),
+            "--to",
+            &dest,
+            "--plain-http",
+            "--json",
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out: Value = serde_json::from_slice(&o.stdout).unwrap();
+    // The config, three ZIPs and an SBOM per platform: each refused whole, then sent in chunks.
+    assert!(
+        proxy.fired("/blobs/uploads/") >= 7,
+        "{:?}",
+        proxy.requests()
+    );
+    let patches = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("PATCH ") && r.contains("/blobs/uploads/"))
+        .count();
+    assert!(patches >= 7, "{:?}", proxy.requests());
+    // What arrived is what was sent: every ZIP byte for byte, and the version scans.
+    for p in out["platforms"].as_array().unwrap() {
+        let platform = p["platform"].as_str().unwrap();
+        let local = std::fs::read(sample_zip(platform)).unwrap();
+        let digest = format!(
+            "sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&local))
+        );
+        assert_eq!(reg.blob("acme/demo", &digest), local, "{platform}");
+    }
+    let o = run(
+        d.path(),
+        &[
+            "scan",
+            &format!("oci://{}/acme/demo:1.2.3", reg.host()),
+            "--plain-http",
+            "--no-cache",
+            "--sbom-source",
+            "attached",
+            "-f",
+            "json",
+            "--db",
+            repo_path("samples/vulndb").as_str(),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let scanned: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        scanned.to_string().contains("golang.org/x/crypto"),
+        "the chunk-uploaded SBOMs read back: {scanned}"
+    );
+}
+
+#[test]
 fn a_500_on_the_referrers_tag_stops_scan_and_gate() {
     let Some(reg) = TestRegistry::start() else {
         return;

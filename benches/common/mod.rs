@@ -64,12 +64,21 @@ pub fn children_max_rss_kib() -> i64 {
 
 #[allow(dead_code)]
 /// Peak RSS (KiB) and wall time (s) of `cmd` run with `env`, measured by a small Python parent
-/// so that no large address space of this process is charged to the child.
+/// so that no large address space of this process is charged to the child (the wall time is
+/// the child's alone, without the Python parent's start).
 pub fn peak_rss_kib(env: &[(&str, &str)], cmd: &[String]) -> (u64, f64) {
+    let (rss, wall, _) = rss_wall_cpu(env, cmd);
+    (rss, wall)
+}
+
+/// Like [`peak_rss_kib`], plus the CPU seconds (user + system) the command used.
+pub fn rss_wall_cpu(env: &[(&str, &str)], cmd: &[String]) -> (u64, f64, f64) {
     let t = Instant::now();
     let o = Command::new("python3")
         .arg("-c")
-        .arg("import resource,subprocess,sys; r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL); print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        // Wall and CPU are taken around the child alone: `python3` may be a pyenv shim whose own
+        // start (about 0.15 s, in helper processes) would otherwise count.
+        .arg("import resource,subprocess,sys,time; c=lambda u: u.ru_utime+u.ru_stime; b=resource.getrusage(resource.RUSAGE_CHILDREN); t=time.perf_counter(); r=subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL); w=time.perf_counter()-t; u=resource.getrusage(resource.RUSAGE_CHILDREN); print(r.returncode, u.ru_maxrss, c(u)-c(b), w)")
         .args(cmd)
         .envs(env.iter().copied())
         .output()
@@ -84,5 +93,8 @@ pub fn peak_rss_kib(env: &[(&str, &str)], cmd: &[String]) -> (u64, f64) {
         "provguard failed: {}",
         String::from_utf8_lossy(&o.stderr)
     );
-    (it.next().and_then(|s| s.parse().ok()).unwrap_or(0), wall)
+    let rss = it.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+    let cpu = it.next().and_then(|s| s.parse().ok()).unwrap_or(0.0);
+    let wall = it.next().and_then(|s| s.parse().ok()).unwrap_or(wall);
+    (rss, wall, cpu)
 }

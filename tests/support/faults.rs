@@ -39,6 +39,9 @@ pub struct Rule {
     pub times: usize,
     pub fault: Fault,
     pub hits: usize,
+    /// Only requests that carry a body (a monolithic blob upload, not the empty final `PUT`
+    /// of a chunked one).
+    pub with_body: bool,
 }
 
 #[derive(Clone)]
@@ -73,12 +76,23 @@ impl FaultProxy {
 
     /// Add a rule: `method` ("" for any), a path substring, how many times, what fault.
     pub fn inject(&self, method: &str, path: &str, times: usize, fault: Fault) {
+        self.rule(method, path, times, fault, false);
+    }
+
+    /// Like [`FaultProxy::inject`], for requests with a non-empty body only.
+    #[allow(dead_code)]
+    pub fn inject_on_bodies(&self, method: &str, path: &str, times: usize, fault: Fault) {
+        self.rule(method, path, times, fault, true);
+    }
+
+    fn rule(&self, method: &str, path: &str, times: usize, fault: Fault, with_body: bool) {
         self.rules.lock().unwrap().push(Rule {
             method: method.to_string(),
             path: path.to_string(),
             times,
             fault,
             hits: 0,
+            with_body,
         });
     }
 
@@ -174,6 +188,7 @@ fn matching(rules: &Mutex<Vec<Rule>>, req: &Request) -> Option<Fault> {
         r.hits < r.times
             && (r.method.is_empty() || r.method == req.method)
             && req.path.contains(&r.path)
+            && (!r.with_body || !req.body.is_empty())
     })?;
     rule.hits += 1;
     Some(rule.fault.clone())
