@@ -149,31 +149,32 @@ fn one_source(
     jobs: usize,
     emit: Emit,
 ) -> Result<Vec<Planned>> {
-    if let Some(rest) = s.strip_prefix("oci://") {
-        let (host, path) = rest
-            .split_once('/')
-            .map_or((rest, ""), |(h, p)| (h, p.trim_end_matches('/')));
-        if !path.contains('@') && !path.contains(':') {
-            let reg = conns.to(&opts.registry, host)?;
-            return namespace(&reg, s, host, path, opts, page_size, jobs, emit);
+    let found = match s.strip_prefix("oci://") {
+        Some(rest) => {
+            let (host, path) = rest
+                .split_once('/')
+                .map_or((rest, ""), |(h, p)| (h, p.trim_end_matches('/')));
+            match (path.contains('@'), path.rsplit_once(':')) {
+                // A namespace emits each tag's packages as it reads them.
+                (false, None) => {
+                    let reg = conns.to(&opts.registry, host)?;
+                    return namespace(&reg, s, host, path, opts, page_size, jobs, emit);
+                }
+                (false, Some((repo, tag))) => {
+                    let reg = conns.to(&opts.registry, host)?;
+                    oci_tag(&reg, s, host, repo, tag, opts)?
+                }
+                (true, _) => local_source(s, opts)?,
+            }
         }
-    }
-    let found = other_source(s, opts, conns)?;
+        None => local_source(s, opts)?,
+    };
     found.iter().for_each(emit);
     Ok(found)
 }
 
-/// A source that is not an OCI namespace, surveyed at once.
-fn other_source(s: &str, opts: &SourceOptions, conns: &Connections) -> Result<Vec<Planned>> {
-    if let Some(rest) = s.strip_prefix("oci://") {
-        let (host, path) = rest
-            .split_once('/')
-            .map_or((rest, ""), |(h, p)| (h, p.trim_end_matches('/')));
-        if let Some((repo, tag)) = path.rsplit_once(':').filter(|_| !path.contains('@')) {
-            let reg = conns.to(&opts.registry, host)?;
-            return oci_tag(&reg, s, host, repo, tag, opts);
-        }
-    }
+/// A directory, a file, or anything else `scan` takes (an OCI digest reference too).
+fn local_source(s: &str, opts: &SourceOptions) -> Result<Vec<Planned>> {
     let p = Path::new(s);
     if p.is_dir() {
         let locks = lock_files(p)?;
