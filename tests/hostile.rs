@@ -151,6 +151,54 @@ fn decompression_bomb_is_stopped() {
     expect(&p, "looks like a decompression bomb");
 }
 
+/// The sample ZIP with every CRC-32 (local headers and central directory) changed: the inflated
+/// bytes no longer match what the archive promises.
+#[test]
+fn wrong_crc_is_a_corrupt_entry() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d
+        .path()
+        .join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    let mut bytes = std::fs::read(sample_zip("linux_amd64")).unwrap();
+    let mut changed = 0;
+    for (sig, at) in [(b"PK\x03\x04", 14), (b"PK\x01\x02", 16)] {
+        let hits: Vec<usize> = bytes
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| w == sig)
+            .map(|(i, _)| i)
+            .collect();
+        for i in hits {
+            bytes[i + at] ^= 0x5a;
+            changed += 1;
+        }
+    }
+    assert!(changed >= 2, "the sample has headers to change");
+    std::fs::write(&p, &bytes).unwrap();
+    expect(&p, "is corrupt");
+}
+
+/// A byte of the compressed stream flipped: inflate fails, or the CRC-32 catches it.
+#[test]
+fn flipped_compressed_byte_is_an_error_not_a_result() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d
+        .path()
+        .join("terraform-provider-demo_1.2.3_linux_amd64.zip");
+    let exe = sample_exe("linux_amd64");
+    write_zip(&p, &[("terraform-provider-demo_v1.2.3", &exe)]);
+    let mut bytes = std::fs::read(&p).unwrap();
+    // Inside the deflate data (the local header and name take < 100 bytes).
+    let mid = bytes.len() / 3;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&p, &bytes).unwrap();
+    let e = fails(&p);
+    assert!(
+        e.contains("is corrupt") || e.contains("deflate") || e.contains("invalid"),
+        "{e}"
+    );
+}
+
 #[test]
 fn entry_over_the_size_limit_is_refused() {
     let d = tempfile::tempdir().unwrap();

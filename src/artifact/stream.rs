@@ -20,6 +20,9 @@ pub struct Capture {
     pub data: Vec<u8>,
 }
 
+/// The most [`Capture::feed`] reserves up front.
+const RESERVE_CAP: usize = 32 << 20;
+
 impl Capture {
     pub fn new(start: u64, want: usize) -> Self {
         Capture {
@@ -41,6 +44,11 @@ impl Capture {
         }
         let i = (next - pos) as usize;
         let n = (self.want - self.data.len()).min(chunk.len() - i);
+        if self.data.capacity() == 0 {
+            // Room for all of it at once (no copies as it grows), within reason: `want` may come
+            // from a header that lies, and room never written costs nothing.
+            self.data.reserve(self.want.min(RESERVE_CAP));
+        }
         self.data.extend_from_slice(&chunk[i..i + n]);
     }
 

@@ -193,6 +193,12 @@ pub fn first_pass(
 /// scanning thread in stream order, so that a ZIP entry is inflated once for both.
 pub trait ChunkSink: Send {
     fn feed(&mut self, chunk: &[u8]);
+
+    /// One small step of work the sink deferred, done while no chunk is waiting; `true` if there
+    /// was some (the scanning thread then checks for a chunk and comes back).
+    fn idle_step(&mut self) -> bool {
+        false
+    }
 }
 
 /// [`first_pass`], also feeding every chunk to `sink`; `hash` false leaves the SHA-256 out.
@@ -212,18 +218,22 @@ pub fn first_pass_with(
         let worker = s.spawn(move || -> io::Result<FirstPass> {
             let mut sc = Scanner::new(full_scan, hash);
             loop {
-                let msg = match idle.as_mut() {
-                    Some(work) => match full_rx.try_recv() {
-                        Ok(m) => Some(m),
-                        Err(mpsc::TryRecvError::Empty) => {
+                let msg = match full_rx.try_recv() {
+                    Ok(m) => Some(m),
+                    Err(mpsc::TryRecvError::Disconnected) => None,
+                    // Nothing waiting: the caller's idle work, then the sink's, then sleep.
+                    Err(mpsc::TryRecvError::Empty) => {
+                        if let Some(work) = idle.as_mut() {
                             if !work()? {
                                 idle = None;
                             }
                             continue;
                         }
-                        Err(mpsc::TryRecvError::Disconnected) => None,
-                    },
-                    None => full_rx.recv().ok(),
+                        if sink.as_mut().is_some_and(|s| s.idle_step()) {
+                            continue;
+                        }
+                        full_rx.recv().ok()
+                    }
                 };
                 let Some((buf, n)) = msg else { break };
                 sc.feed(&buf[..n]);

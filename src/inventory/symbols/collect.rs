@@ -138,8 +138,9 @@ impl Picks {
     }
 }
 
-/// The name set being built from a complete `funcnametab` on its own thread.
-pub(crate) type Building = std::thread::JoinHandle<super::set::NameTable>;
+/// The name set being built from a complete `funcnametab`, in the scanning thread's idle moments
+/// ([`Collector::idle_step`]).
+pub(crate) type Building = super::set::NameBuilder;
 
 pub(crate) enum Stage {
     Header,
@@ -147,8 +148,9 @@ pub(crate) enum Stage {
         names: Capture,
         functab: Capture,
         picks: Option<Picks>,
-        /// Started when `names` is complete (if a thread could be started).
-        building: Option<Building>,
+        /// Started by the first idle step after the header (the ranged reader builds it at
+        /// the end).
+        building: Option<Box<Building>>,
     },
     Old {
         table: Capture,
@@ -214,6 +216,26 @@ impl Collector {
             be,
             rejected: Vec::new(),
         }
+    }
+
+    /// One small step of deferred work (building a `funcnametab`'s name set, 16 KiB of names at
+    /// a time, from the names that have streamed in so far): `true` if there was some, so the caller may come back for more.
+    pub fn idle_step(&mut self) -> bool {
+        const BUDGET: usize = 16 * 1024;
+        for c in &mut self.cands {
+            if let Stage::Modern {
+                names, building, ..
+            } = &mut c.stage
+            {
+                let complete = names.complete();
+                let b = building
+                    .get_or_insert_with(|| Box::new(super::set::NameBuilder::new(names.want)));
+                if b.step(&names.data, BUDGET, complete) {
+                    return true;
+                }
+            }
+        }
+        false
     }
 
     /// Bytes seen so far.
@@ -579,20 +601,10 @@ fn advance(
                 names,
                 functab,
                 picks,
-                building,
+                ..
             } => {
                 let h = c.header.as_ref().expect("set with the stage");
-                let was_complete = names.complete();
                 names.feed(pos, chunk);
-                if !was_complete && names.complete() && building.is_none() {
-                    // Normalising 100k+ names takes tens of milliseconds: done beside the rest
-                    // of the stream, on the core the scanning thread leaves idle.
-                    let data = names.data.clone();
-                    *building = std::thread::Builder::new()
-                        .name("pclntab-names".into())
-                        .spawn(move || super::set::NameTable::build(&data))
-                        .ok();
-                }
                 functab.feed(pos, chunk);
                 if picks.is_none() && functab.complete() {
                     let base = functab.start;

@@ -207,6 +207,10 @@ impl scan::ChunkSink for Collector {
     fn feed(&mut self, chunk: &[u8]) {
         Collector::feed(self, chunk);
     }
+
+    fn idle_step(&mut self) -> bool {
+        Collector::idle_step(self)
+    }
 }
 
 /// What [`read_with_buildinfo`] gives: the buildinfo and the symbols, each with its own error.
@@ -474,8 +478,9 @@ fn decode(
                 let name = h.reader(rec).u32(name_at).ok_or("short record")?;
                 offs.push(name);
             }
-            let built = building.take().and_then(|b| b.join().ok());
-            built
+            building
+                .take()
+                .map(|b| b.finish(&names.data))
                 .unwrap_or_else(|| set::NameTable::build(&names.data))
                 .into_set(&offs)?
         }

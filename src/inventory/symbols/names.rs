@@ -107,9 +107,15 @@ fn unescape(pkg: &str) -> Cow<'_, str> {
 
 /// GOPATH-era `a/b/vendor/c/d` → `c/d`; a leading `vendor/` (the standard library's copies) stays.
 fn devendor(pkg: &str) -> &str {
-    static VENDOR: LazyLock<memmem::FinderRev<'static>> =
+    // Almost no path has one: the forward (vectorised) search rules it out first.
+    static ANY: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"/vendor/"));
+    static LAST: LazyLock<memmem::FinderRev<'static>> =
         LazyLock::new(|| memmem::FinderRev::new(b"/vendor/"));
-    match VENDOR.rfind(pkg.as_bytes()) {
+    if ANY.find(pkg.as_bytes()).is_none() {
+        return pkg;
+    }
+    match LAST.rfind(pkg.as_bytes()) {
         Some(i) => &pkg[i + "/vendor/".len()..],
         None => pkg,
     }

@@ -130,10 +130,15 @@ impl SymbolSet {
     /// Add one raw name; its entry (new or the pair's existing one), or `None` for generated
     /// code and names without a package.
     pub fn add_one(&mut self, raw: &[u8], kind: SymbolKind) -> Option<u32> {
-        let name = as_text(raw);
-        let (pkg, sym) = names::normalize(&name)?;
+        self.add_text(&as_text(raw), kind)
+    }
+
+    /// [`SymbolSet::add_one`] of a name already known to be text (the raw bytes are its UTF-8).
+    fn add_text(&mut self, name: &str, kind: SymbolKind) -> Option<u32> {
+        let (pkg, sym) = names::normalize(name)?;
         let ph = hash_pair(&pkg, &sym);
-        if let Some(&i) = self.pairs.get(&ph) {
+        let first = self.pairs.get(&ph).copied();
+        if let Some(i) = first {
             let found = if self.pair_is(i, &pkg, &sym) {
                 Some(i)
             } else {
@@ -147,11 +152,11 @@ impl SymbolSet {
         }
         // Over 4 GiB of names is not a real table: the rest is left out.
         let start = u32::try_from(self.text.len()).ok()?;
-        let len = u32::try_from(raw.len()).ok()?;
+        let len = u32::try_from(name.len()).ok()?;
         let idx = u32::try_from(self.entries.len()).ok()?;
-        self.text.extend_from_slice(raw);
+        self.text.extend_from_slice(name.as_bytes());
         self.entries.push(Entry { start, len, kind });
-        match self.pairs.get(&ph) {
+        match first {
             None => {
                 self.pairs.insert(ph, idx);
             }
@@ -273,8 +278,9 @@ impl SymbolSet {
 }
 
 /// Every name of a 1.16+ `funcnametab` in a [`SymbolSet`], all first as inline-only, built as
-/// soon as the table has streamed by (on its own thread, while the rest of the file still
-/// inflates); [`NameTable::into_set`] then marks the names that function records point at.
+/// soon as the table has streamed by (a few kilobytes at a time, in the scanning thread's idle
+/// moments while the rest of the file still inflates: [`NameBuilder`]);
+/// [`NameTable::into_set`] then marks the names that function records point at.
 pub struct NameTable {
     set: SymbolSet,
     /// Offset of every non-empty name, ascending, and its entry (`u32::MAX`: generated code).
@@ -283,37 +289,136 @@ pub struct NameTable {
     table_len: usize,
 }
 
+/// A [`NameTable`] built in steps over the same `funcnametab` bytes, so that the work fits in
+/// another thread's gaps instead of needing a thread (and a core) of its own; it can start while
+/// the table is still streaming in (only whole names are taken).
+pub struct NameBuilder {
+    t: NameTable,
+    /// Offset of the next name to add.
+    at: usize,
+}
+
+/// Room reserved up front is capped: the table's length comes from a header that may lie (what
+/// is reserved but never written costs no memory; the cap keeps it from being absurd).
+const RESERVE_CAP: usize = 32 << 20;
+
+impl NameBuilder {
+    /// A builder for a table of `len` bytes.
+    pub fn new(len: usize) -> NameBuilder {
+        let len = len.min(RESERVE_CAP);
+        // Names average ~50-70 bytes in real tables.
+        let count = len / 48 + 1;
+        let mut set = SymbolSet::default();
+        set.pairs.reserve(count);
+        set.entries.reserve(count);
+        set.text.reserve(len);
+        NameBuilder {
+            t: NameTable {
+                set,
+                starts: Vec::with_capacity(count),
+                entries: Vec::with_capacity(count),
+                table_len: 0,
+            },
+            at: 0,
+        }
+    }
+
+    /// Add the names that start in the next `budget` bytes of `names`: the table so far
+    /// (`complete` once all of it is in), the same bytes on every call. Only names whose NUL
+    /// has arrived are taken while the table is incomplete. `true` if any work was done.
+    pub fn step(&mut self, names: &[u8], budget: usize, complete: bool) -> bool {
+        // Bytes of whole names available.
+        let avail = if complete {
+            names.len()
+        } else {
+            match memchr::memrchr(0, names) {
+                Some(i) => i + 1,
+                None => return false,
+            }
+        };
+        let stop = self.at.saturating_add(budget).min(avail);
+        if self.at >= stop {
+            return false;
+        }
+        // The span up to the end of the last name starting before `stop`, checked as UTF-8 once
+        // (NUL is ASCII, so every name inside valid text is valid text).
+        let end = memchr::memchr(0, &names[stop - 1..]).map_or(names.len(), |e| stop - 1 + e);
+        let span = &names[self.at..end];
+        match std::str::from_utf8(span) {
+            Ok(text) => self.add_names(text),
+            // Each name checked alone (replacement characters would shift the offsets).
+            Err(_) => self.add_raw_names(span),
+        }
+        self.at = end + 1;
+        true
+    }
+
+    /// Are all names of the complete table `names` in?
+    pub fn done(&self, names: &[u8]) -> bool {
+        self.at >= names.len()
+    }
+
+    /// The table, adding whatever names of the complete table `names` are left.
+    pub fn finish(mut self, names: &[u8]) -> NameTable {
+        self.step(names, usize::MAX, true);
+        self.t.table_len = names.len();
+        self.t
+    }
+
+    /// Add every NUL-separated name of `text` (which starts at `self.at`).
+    fn add_names(&mut self, text: &str) {
+        let base = self.at;
+        let mut at = 0usize;
+        while at < text.len() {
+            let end = memchr::memchr(0, &text.as_bytes()[at..]).map_or(text.len(), |e| at + e);
+            if end > at {
+                self.t.starts.push((base + at) as u32);
+                let e = self.t.set.add_text(&text[at..end], SymbolKind::Inlined);
+                self.t.entries.push(e.unwrap_or(u32::MAX));
+            }
+            at = end + 1;
+        }
+    }
+
+    /// [`NameBuilder::add_names`] for bytes that are not all UTF-8 (each name checked alone).
+    fn add_raw_names(&mut self, span: &[u8]) {
+        let base = self.at;
+        let mut at = 0usize;
+        while at < span.len() {
+            let end = memchr::memchr(0, &span[at..]).map_or(span.len(), |e| at + e);
+            if end > at {
+                self.t.starts.push((base + at) as u32);
+                let e = self.t.set.add_one(&span[at..end], SymbolKind::Inlined);
+                self.t.entries.push(e.unwrap_or(u32::MAX));
+            }
+            at = end + 1;
+        }
+    }
+}
+
 impl NameTable {
     pub fn build(names: &[u8]) -> NameTable {
-        let all = super::table::names_by_offset(names);
-        let mut set = SymbolSet::default();
-        set.pairs.reserve(all.len());
-        set.entries.reserve(all.len());
-        set.text.reserve(names.len());
-        let mut t = NameTable {
-            set,
-            starts: Vec::with_capacity(all.len()),
-            entries: Vec::with_capacity(all.len()),
-            table_len: names.len(),
-        };
-        for (off, raw) in all {
-            t.starts.push(off);
-            let e = t.set.add_one(raw, SymbolKind::Inlined);
-            t.entries.push(e.unwrap_or(u32::MAX));
-        }
-        t
+        NameBuilder::new(names.len()).finish(names)
     }
 
     /// The set, with the names at `function_names` (the function records' name offsets) marked
     /// as functions; an offset that is not the start of a name is an error.
     pub fn into_set(mut self, function_names: &[u32]) -> Result<SymbolSet, String> {
-        for &o in function_names {
-            let i = self.starts.binary_search(&o).map_err(|_| {
-                format!(
+        // Sorted, then one merge walk along `starts` (ascending) instead of a search per name.
+        let mut offs = function_names.to_vec();
+        offs.sort_unstable();
+        offs.dedup();
+        let mut i = 0usize;
+        for o in offs {
+            while self.starts.get(i).is_some_and(|&s| s < o) {
+                i += 1;
+            }
+            if self.starts.get(i) != Some(&o) {
+                return Err(format!(
                     "function name offset {o} is not the start of a name in funcnametab ({} bytes)",
                     self.table_len
-                )
-            })?;
+                ));
+            }
             if let Some(&e) = self.entries.get(i).filter(|&&e| e != u32::MAX) {
                 self.set.mark_function(e);
             }
