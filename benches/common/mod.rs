@@ -55,6 +55,15 @@ pub fn inflate_entry(zip_path: &Path) -> Duration {
 }
 
 #[allow(dead_code)]
+/// CPU seconds (user + system) this process has used so far, all threads.
+pub fn self_cpu_seconds() -> f64 {
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let s = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    s(ru.ru_utime) + s(ru.ru_stime)
+}
+
+#[allow(dead_code)]
 /// Peak RSS in KiB of the largest child waited for so far.
 pub fn children_max_rss_kib() -> i64 {
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };

@@ -135,6 +135,23 @@ impl TestRegistry {
         Some(reg)
     }
 
+    /// CPU seconds (user + system) the registry process has used so far (benchmarks: its share of
+    /// a run; /proc reports clock ticks of 1/100 s).
+    #[allow(dead_code)]
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<f64> = rest
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|v| v.parse().ok())
+            .collect();
+        f.iter().sum::<f64>() / 100.0
+    }
+
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
