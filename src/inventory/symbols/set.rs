@@ -510,4 +510,79 @@ mod tests {
         let e = t.into_set(&[0, 2]).unwrap_err();
         assert!(e.contains("offset 2 is not the start of a name"), "{e}");
     }
+
+    /// The one-shot build as it was before the incremental builder: every name by offset, added
+    /// one by one.
+    fn reference(tab: &[u8]) -> NameTable {
+        let mut t = NameTable {
+            set: SymbolSet::default(),
+            starts: Vec::new(),
+            entries: Vec::new(),
+            table_len: tab.len(),
+        };
+        for (off, raw) in super::super::table::names_by_offset(tab) {
+            t.starts.push(off);
+            let e = t.set.add_one(raw, SymbolKind::Inlined);
+            t.entries.push(e.unwrap_or(u32::MAX));
+        }
+        t
+    }
+
+    use proptest::prelude::*;
+
+    /// Name pieces that exercise every normalising rule, plus bytes that are not UTF-8.
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            Just(b"a/b.F".to_vec()),
+            Just(b"a/b.(*T).M".to_vec()),
+            Just(b"a/b.T.M".to_vec()),
+            Just(b"x/y%2ev2.Map[go.shape.int]".to_vec()),
+            Just(b"x/y.v2.Map[...]".to_vec()),
+            Just(b"c/vendor/d/e.G".to_vec()),
+            Just(b"go:buildid".to_vec()),
+            Just(b"type:.eq.x".to_vec()),
+            Just(b"main.main".to_vec()),
+            Just(b"p\xff\xfeq.R".to_vec()),
+            Just(b"\xe2\x82".to_vec()),
+            proptest::collection::vec(any::<u8>().prop_filter("no NUL", |b| *b != 0), 0..12),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(600))]
+
+        /// Built in steps as the bytes arrive (any cut points, any budgets), the table equals
+        /// the one-shot build: same offsets, same entries, same set, same marking.
+        #[test]
+        fn stepwise_build_equals_one_shot(
+            pieces in proptest::collection::vec(piece(), 0..40),
+            cuts in proptest::collection::vec(0usize..2000, 0..8),
+            budget in 1usize..64,
+            marks in proptest::collection::vec(any::<prop::sample::Index>(), 0..10),
+        ) {
+            let mut tab = Vec::new();
+            for p in &pieces {
+                tab.extend_from_slice(p);
+                tab.push(0);
+            }
+            let want = reference(&tab);
+            let mut b = NameBuilder::new(tab.len());
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(tab.len())).collect();
+            cuts.sort_unstable();
+            for c in cuts {
+                while b.step(&tab[..c], budget, c == tab.len()) {}
+            }
+            let got = b.finish(&tab);
+            prop_assert_eq!(&got.starts, &want.starts);
+            prop_assert_eq!(&got.entries, &want.entries);
+            prop_assert_eq!(got.set.sorted(), want.set.sorted());
+            let offs: Vec<u32> = if want.starts.is_empty() {
+                Vec::new()
+            } else {
+                marks.iter().map(|i| want.starts[i.index(want.starts.len())]).collect()
+            };
+            let (g, w) = (got.into_set(&offs), want.into_set(&offs));
+            prop_assert_eq!(g.map(|s| s.sorted()), w.map(|s| s.sorted()));
+        }
+    }
 }
