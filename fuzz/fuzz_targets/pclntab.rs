@@ -1,7 +1,8 @@
 //! The Go function-table reader (`inventory::symbols`: pclntab headers of every format, the
 //! function table, names, inline trees, moduledata search) on an in-memory source: read by
 //! offset (the ranged path of bare files: section plan, gaps), streamed, and together with
-//! buildinfo as a scan reads it (both ways).
+//! buildinfo as a scan reads it (both ways); and fed in uneven pieces with the deferred name
+//! indexing run between them, as the scanning thread runs it when it waits for bytes.
 #![no_main]
 use std::io::{self, Read};
 
@@ -26,4 +27,11 @@ fuzz_target!(|data: &[u8]| {
     let _ = symbols::read_streamed(&mem);
     let _ = symbols::read_with_buildinfo(&mem, ReadOptions { hash: true }, None);
     let _ = symbols::read_with_buildinfo(&Streamed(data), ReadOptions { hash: false }, None);
+    let mut col = symbols::Collector::new();
+    let piece = 1 + data.first().map_or(0, |b| usize::from(*b)) * 37;
+    for chunk in data.chunks(piece) {
+        col.feed(chunk);
+        while col.idle_step() {}
+    }
+    let _ = symbols::finish(col, &mem);
 });
