@@ -56,8 +56,16 @@ pub enum GoBinError {
     Corrupt { offset: u64, detail: String },
     #[error(transparent)]
     Modinfo(#[from] modinfo::ModinfoError),
+    /// The message carries the I/O error's text, so it is not also chained as the source
+    /// (`{:#}` would print it twice).
     #[error("reading the executable failed: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
+}
+
+impl From<io::Error> for GoBinError {
+    fn from(e: io::Error) -> Self {
+        GoBinError::Io(e)
+    }
 }
 
 fn corrupt(offset: u64, detail: impl Into<String>) -> GoBinError {

@@ -158,8 +158,16 @@ pub enum SymbolsError {
     NotFound { format: Format, detail: String },
     #[error("corrupt Go function table at offset {offset:#x}: {detail}")]
     Corrupt { offset: u64, detail: String },
+    /// The message carries the I/O error's text, so it is not also chained as the source
+    /// (`{:#}` would print it twice).
     #[error("reading the executable failed: {0}")]
-    Io(#[from] io::Error),
+    Io(io::Error),
+}
+
+impl From<io::Error> for SymbolsError {
+    fn from(e: io::Error) -> Self {
+        SymbolsError::Io(e)
+    }
 }
 
 /// Read the function set of every Go image in `src`: by offset when `src` can seek and a section
