@@ -2,8 +2,10 @@
 //! image, and every 16-byte-aligned occurrence of the buildinfo magic with the bytes after it.
 //!
 //! Reading (inflating, for a ZIP entry) runs on the calling thread; hashing and scanning run on a
-//! scoped worker, fed through a small ring of recycled buffers. Memory stays bounded by
-//! `CHUNK * IN_FLIGHT` plus the captures, whatever the size of the binary.
+//! scoped worker, fed through a small ring of recycled buffers; whenever no buffer is waiting, the
+//! worker does deferred work in small steps (the caller's idle work, then the sink's), so two
+//! threads keep two cores busy. Memory stays bounded by `CHUNK * IN_FLIGHT` plus the captures,
+//! whatever the size of the binary.
 
 use std::io::{self, Read};
 use std::sync::mpsc;

@@ -219,7 +219,8 @@ impl Collector {
     }
 
     /// One small step of deferred work (building a `funcnametab`'s name set, 16 KiB of names at
-    /// a time, from the names that have streamed in so far): `true` if there was some, so the caller may come back for more.
+    /// a time, from the names that have streamed in so far): `true` if there was some, so the
+    /// caller may come back for more. At most [`MAX_LIVE`] candidates have a builder.
     pub fn idle_step(&mut self) -> bool {
         const BUDGET: usize = 16 * 1024;
         for c in &mut self.cands {
