@@ -20,8 +20,10 @@ pub struct Capture {
     pub data: Vec<u8>,
 }
 
-/// The most [`Capture::feed`] reserves up front.
-const RESERVE_CAP: usize = 32 << 20;
+/// The most a buffer sized by a length read from the input reserves up front ([`Capture::feed`],
+/// the symbol name index): such lengths come from headers that may lie, and room reserved but
+/// never written costs no memory.
+pub const RESERVE_CAP: usize = 32 << 20;
 
 impl Capture {
     pub fn new(start: u64, want: usize) -> Self {

@@ -136,13 +136,18 @@ impl ZipEntrySource {
     }
 }
 
-/// Counts inflated bytes and stops a decompression bomb before it costs anything.
+/// Counts inflated bytes, stops a decompression bomb before it costs anything, and checks the
+/// bytes against the entry's CRC-32 and size when the stream ends (as the zip crate's own reader
+/// does).
 struct Guard<R> {
     inner: R,
     read: u64,
     compressed: u64,
     limits: Limits,
     name: String,
+    crc: crc32fast::Hasher,
+    expect_crc: u32,
+    expect_size: u64,
 }
 
 impl<R: Read> Read for Guard<R> {
@@ -158,27 +163,8 @@ impl<R: Read> Read for Guard<R> {
                 compressed: self.compressed,
             }));
         }
-        Ok(n)
-    }
-}
-
-/// Checks the inflated bytes against the entry's CRC-32 and size when the stream ends, as the
-/// zip crate's own reader does.
-struct Checked<R> {
-    inner: R,
-    crc: crc32fast::Hasher,
-    expect_crc: u32,
-    expect_size: u64,
-    read: u64,
-    name: String,
-}
-
-impl<R: Read> Read for Checked<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
         if n > 0 {
             self.crc.update(&buf[..n]);
-            self.read += n as u64;
         } else if !buf.is_empty() {
             let crc = self.crc.clone().finalize();
             if self.read != self.expect_size || crc != self.expect_crc {
@@ -222,18 +208,14 @@ impl ByteSource for ZipEntrySource {
             m => return Err(unsupported(format!("{m:?}"))),
         };
         let mut guard = Guard {
-            inner: Checked {
-                inner: inflated,
-                crc: crc32fast::Hasher::new(),
-                expect_crc,
-                expect_size,
-                read: 0,
-                name: self.entry.name.clone(),
-            },
+            inner: inflated,
             read: 0,
             compressed: self.entry.compressed_size,
             limits: self.limits,
             name: self.entry.name.clone(),
+            crc: crc32fast::Hasher::new(),
+            expect_crc,
+            expect_size,
         };
         f(&mut guard)
     }

@@ -298,14 +298,11 @@ pub struct NameBuilder {
     at: usize,
 }
 
-/// Room reserved up front is capped: the table's length comes from a header that may lie (what
-/// is reserved but never written costs no memory; the cap keeps it from being absurd).
-const RESERVE_CAP: usize = 32 << 20;
-
 impl NameBuilder {
     /// A builder for a table of `len` bytes.
     pub fn new(len: usize) -> NameBuilder {
-        let len = len.min(RESERVE_CAP);
+        // The table's length comes from a header that may lie.
+        let len = len.min(crate::artifact::stream::RESERVE_CAP);
         // Names average ~50-70 bytes in real tables.
         let count = len / 48 + 1;
         let mut set = SymbolSet::default();
@@ -340,22 +337,11 @@ impl NameBuilder {
         if self.at >= stop {
             return false;
         }
-        // The span up to the end of the last name starting before `stop`, checked as UTF-8 once
-        // (NUL is ASCII, so every name inside valid text is valid text).
+        // The span up to the end of the last name starting before `stop`.
         let end = memchr::memchr(0, &names[stop - 1..]).map_or(names.len(), |e| stop - 1 + e);
-        let span = &names[self.at..end];
-        match std::str::from_utf8(span) {
-            Ok(text) => self.add_names(text),
-            // Each name checked alone (replacement characters would shift the offsets).
-            Err(_) => self.add_raw_names(span),
-        }
+        self.add_names(&names[self.at..end]);
         self.at = end + 1;
         true
-    }
-
-    /// Are all names of the complete table `names` in?
-    pub fn done(&self, names: &[u8]) -> bool {
-        self.at >= names.len()
     }
 
     /// The table, adding whatever names of the complete table `names` are left.
@@ -365,30 +351,21 @@ impl NameBuilder {
         self.t
     }
 
-    /// Add every NUL-separated name of `text` (which starts at `self.at`).
-    fn add_names(&mut self, text: &str) {
-        let base = self.at;
-        let mut at = 0usize;
-        while at < text.len() {
-            let end = memchr::memchr(0, &text.as_bytes()[at..]).map_or(text.len(), |e| at + e);
-            if end > at {
-                self.t.starts.push((base + at) as u32);
-                let e = self.t.set.add_text(&text[at..end], SymbolKind::Inlined);
-                self.t.entries.push(e.unwrap_or(u32::MAX));
-            }
-            at = end + 1;
-        }
-    }
-
-    /// [`NameBuilder::add_names`] for bytes that are not all UTF-8 (each name checked alone).
-    fn add_raw_names(&mut self, span: &[u8]) {
+    /// Add every NUL-separated name of `span` (which starts at `self.at`). The span is checked
+    /// as UTF-8 once (NUL is ASCII, so every name inside valid text is valid text); otherwise
+    /// each name is checked alone (replacement characters would shift the offsets).
+    fn add_names(&mut self, span: &[u8]) {
+        let text = std::str::from_utf8(span).ok();
         let base = self.at;
         let mut at = 0usize;
         while at < span.len() {
             let end = memchr::memchr(0, &span[at..]).map_or(span.len(), |e| at + e);
             if end > at {
                 self.t.starts.push((base + at) as u32);
-                let e = self.t.set.add_one(&span[at..end], SymbolKind::Inlined);
+                let e = match text {
+                    Some(t) => self.t.set.add_text(&t[at..end], SymbolKind::Inlined),
+                    None => self.t.set.add_one(&span[at..end], SymbolKind::Inlined),
+                };
                 self.t.entries.push(e.unwrap_or(u32::MAX));
             }
             at = end + 1;
@@ -520,10 +497,14 @@ mod tests {
             entries: Vec::new(),
             table_len: tab.len(),
         };
-        for (off, raw) in super::super::table::names_by_offset(tab) {
-            t.starts.push(off);
-            let e = t.set.add_one(raw, SymbolKind::Inlined);
-            t.entries.push(e.unwrap_or(u32::MAX));
+        let mut at = 0usize;
+        for raw in tab.split(|&b| b == 0) {
+            if !raw.is_empty() {
+                t.starts.push(at as u32);
+                let e = t.set.add_one(raw, SymbolKind::Inlined);
+                t.entries.push(e.unwrap_or(u32::MAX));
+            }
+            at += raw.len() + 1;
         }
         t
     }

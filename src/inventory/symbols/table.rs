@@ -264,20 +264,6 @@ pub fn functab(h: &Header, b: &[u8]) -> Result<Vec<(u64, u64)>, String> {
     Ok(out)
 }
 
-/// The NUL-terminated strings of `funcnametab`, by offset.
-pub fn names_by_offset(tab: &[u8]) -> Vec<(u32, &[u8])> {
-    let mut out = Vec::new();
-    let mut at = 0usize;
-    while at < tab.len() {
-        let end = memchr::memchr(0, &tab[at..]).map_or(tab.len(), |e| at + e);
-        if end > at {
-            out.push((at as u32, &tab[at..end]));
-        }
-        at = end + 1;
-    }
-    out
-}
-
 /// A NUL-terminated string at `off` in `b`, at most `MAX_NAME` bytes.
 pub fn cstr_at(b: &[u8], off: u64) -> Option<&[u8]> {
     let s = b.get(usize::try_from(off).ok()?..)?;
