@@ -4,6 +4,8 @@
 //! upload, an SBOM per platform, the carried signature — against, in the same run, the sum of
 //! the bare work: an HTTPS GET of each ZIP (read to nowhere, in this process) plus an upload of
 //! the same blobs (POST + PUT from memory, in this process). Goal ≤ 1.3×; peak RSS ≤ 64 MiB.
+//! `PROVGUARD_BENCH_ROUNDS` (default 5) rounds of baseline then mirror; ratios of the best of
+//! each and of the medians.
 //!
 //! `cargo bench --bench mirror [-- /path/to/go-binary]` (default: /usr/local/bin/terraform). The
 //! 7 ZIPs hold the same deflated binary under 7 entry names (so 7 distinct blobs, compressed
@@ -75,34 +77,11 @@ fn main() {
         &gpg.sign(&fpr, &release.sums(), None),
     );
 
-    // Baseline: every ZIP downloaded (HTTPS GET, read to nowhere), then uploaded as a blob.
     let ca_pem = std::fs::read(ca.ca_file()).unwrap();
     let client = reqwest::blocking::Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&ca_pem).unwrap())
         .build()
         .unwrap();
-    let (reg0, me0) = (reg.cpu_seconds(), common::self_cpu_seconds());
-    let t = Instant::now();
-    let mut buf = vec![0u8; 64 << 10];
-    for p in PLATFORMS {
-        let url = format!(
-            "https://{}/files/bench/big/1.0.0/{}",
-            srv.host(),
-            release.file_name(p)
-        );
-        let mut r = client.get(url).send().unwrap();
-        assert!(r.status().is_success());
-        while r.read(&mut buf).unwrap() > 0 {}
-    }
-    let download = t.elapsed().as_secs_f64();
-    let t = Instant::now();
-    for z in release.zips.values() {
-        reg.push_blob("bench/baseline", z);
-    }
-    let upload = t.elapsed().as_secs_f64();
-    let baseline = download + upload;
-    let base_cpu = (reg.cpu_seconds() - reg0, common::self_cpu_seconds() - me0);
-
     let cfg = cli_config(dir.path(), "provider_installation {\n  direct {}\n}\n");
     let env = [
         ("SSL_CERT_FILE", ca.ca_file().to_str().unwrap().to_string()),
@@ -130,54 +109,88 @@ fn main() {
         }
         v
     };
-    // Each mirror's CPU beside provguard's: the registry receiving, and this process serving HTTPS.
+    // CPU beside provguard's: the registry receiving, and this process (client, HTTPS server).
     let others = || (reg.cpu_seconds(), common::self_cpu_seconds());
-    let cache = dir.path().join("cache");
-    let o0 = others();
-    let (rss, wall, cpu) = common::rss_wall_cpu(&env, &cmd(cache.to_str().unwrap(), "mirror"));
-    let o1 = others();
-    let cache2 = dir.path().join("cache2");
-    let (rss2, wall2, cpu2) = common::rss_wall_cpu(&env, &cmd(cache2.to_str().unwrap(), "mirror2"));
-    let o2 = others();
-    let cache3 = dir.path().join("cache3");
-    let (rss3, wall3) = common::peak_rss_kib(&env, &cmd(cache3.to_str().unwrap(), "dry-run"));
     println!(
         "7-platform release, {:.1} MB of ZIPs ({} binary {:.1} MB), HTTPS loopback registry → local docker-registry",
         total as f64 / 1e6,
         bin.display(),
         std::fs::metadata(&bin).unwrap().len() as f64 / 1e6
     );
-    println!(
-        "bare downloads {:>6.0} ms + bare uploads {:>6.0} ms = {:>6.0} ms (baseline)",
-        download * 1e3,
-        upload * 1e3,
-        baseline * 1e3
-    );
-    println!(
-        "  CPU of the baseline: registry {:>5.0} ms, this process (client + HTTPS server) {:>5.0} ms",
-        base_cpu.0 * 1e3,
-        base_cpu.1 * 1e3
-    );
-    for (label, w, r, c, (a, b)) in [
-        ("first", wall, rss, cpu, (o0, o1)),
-        ("second", wall2, rss2, cpu2, (o1, o2)),
-    ] {
-        let (reg_cpu, srv_cpu) = (b.0 - a.0, b.1 - a.1);
+    // Rounds of (baseline, mirror), interleaved so that both meet the same machine; the ratio
+    // is taken of the best of each and of the medians.
+    let rounds: usize = std::env::var("PROVGUARD_BENCH_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let (mut bases, mut mirrors, mut peak) = (Vec::new(), Vec::new(), 0u64);
+    for round in 0..rounds {
+        // Baseline: every ZIP downloaded (HTTPS GET, read to nowhere), then uploaded as a blob.
+        let o0 = others();
+        let t = Instant::now();
+        let mut buf = vec![0u8; 64 << 10];
+        for p in PLATFORMS {
+            let url = format!(
+                "https://{}/files/bench/big/1.0.0/{}",
+                srv.host(),
+                release.file_name(p)
+            );
+            let mut r = client.get(url).send().unwrap();
+            assert!(r.status().is_success());
+            while r.read(&mut buf).unwrap() > 0 {}
+        }
+        let download = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        for z in release.zips.values() {
+            reg.push_blob(&format!("bench/baseline{round}"), z);
+        }
+        let upload = t.elapsed().as_secs_f64();
+        let o1 = others();
+        let cache = dir.path().join(format!("cache{round}"));
+        let repo = format!("mirror{round}");
+        let (rss, wall, cpu) = common::rss_wall_cpu(&env, &cmd(cache.to_str().unwrap(), &repo));
+        let o2 = others();
+        let (reg_cpu, srv_cpu) = (o2.0 - o1.0, o2.1 - o1.1);
         println!(
-            "provguard mirror ({label:>6}, cold cache, new repository): {:>6.0} ms ({:.2}x, goal <= 1.3x), peak RSS {:>5.1} MiB (goal <= 64), CPU {:>5.0} ms",
-            w * 1e3,
-            w / baseline,
-            r as f64 / 1024.0,
-            c * 1e3
-        );
-        println!(
-            "  CPU beside it: registry {:>5.0} ms, HTTPS server {:>5.0} ms; all together {:>5.0} ms = {:.2} of the run's two cores",
+            "round {round}: bare downloads {:>5.0} ms + bare uploads {:>5.0} ms = {:>5.0} ms (CPU: registry {:>4.0}, client + server {:>4.0}); mirror {:>5.0} ms = {:.2}x (CPU: provguard {:>4.0}, registry {:>4.0}, HTTPS server {:>3.0}; {:.2} of two cores), peak RSS {:>4.1} MiB",
+            download * 1e3,
+            upload * 1e3,
+            (download + upload) * 1e3,
+            (o1.0 - o0.0) * 1e3,
+            (o1.1 - o0.1) * 1e3,
+            wall * 1e3,
+            wall / (download + upload),
+            cpu * 1e3,
             reg_cpu * 1e3,
             srv_cpu * 1e3,
-            (c + reg_cpu + srv_cpu) * 1e3,
-            (c + reg_cpu + srv_cpu) / (2.0 * w)
+            (cpu + reg_cpu + srv_cpu) / (2.0 * wall),
+            rss as f64 / 1024.0
         );
+        bases.push(download + upload);
+        mirrors.push(wall);
+        peak = peak.max(rss);
     }
+    let best = |v: &[f64]| v.iter().copied().fold(f64::INFINITY, f64::min);
+    let median = |v: &[f64]| {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "baseline (bare downloads + uploads): best {:>5.0} ms, median {:>5.0} ms",
+        best(&bases) * 1e3,
+        median(&bases) * 1e3
+    );
+    println!(
+        "provguard mirror (cold cache, new repository): best {:>5.0} ms ({:.2}x the best baseline, goal <= 1.3x), median {:>5.0} ms ({:.2}x the median), peak RSS {:>4.1} MiB (goal <= 64)",
+        best(&mirrors) * 1e3,
+        best(&mirrors) / best(&bases),
+        median(&mirrors) * 1e3,
+        median(&mirrors) / median(&bases),
+        peak as f64 / 1024.0
+    );
+    let cache = dir.path().join("cache-dry");
+    let (rss3, wall3) = common::peak_rss_kib(&env, &cmd(cache.to_str().unwrap(), "dry-run"));
     println!(
         "of which fetch + verify + inventory + h1: + SBOMs (--dry-run, cold cache): {:>6.0} ms, peak RSS {:>5.1} MiB",
         wall3 * 1e3,

@@ -989,6 +989,66 @@ fn mirror_carries_the_origin_signature_and_scan_verifies_it_offline() {
 }
 
 #[test]
+fn a_staged_upload_that_fails_falls_back_to_the_ordinary_upload() {
+    let Some((reg, fx)) = with_oci() else { return };
+    let proxy = support::faults::FaultProxy::start(&reg.host());
+    // The first ZIP sent ahead is refused; the second's connection is dropped once the body
+    // is read. Neither may cost the mirror a blob, nor leave a session holding data.
+    use support::faults::Fault;
+    proxy.inject_on_bodies("PATCH", "/blobs/uploads/", 1, Fault::Status(500));
+    proxy.inject_on_bodies("PATCH", "/blobs/uploads/", 1, Fault::Drop);
+    let o = fx
+        .run(DIRECT, "mirror", "1.2.3", &["--plain-http", "--json"])
+        .arg(format!("oci://{}/acme/demo", proxy.host))
+        .output()
+        .unwrap();
+    let out = ok(&o);
+    assert_eq!(proxy.fired("/blobs/uploads/"), 2, "{:?}", proxy.requests());
+    let patches = proxy
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("PATCH "))
+        .count();
+    assert_eq!(
+        patches,
+        3,
+        "every platform sent ahead once: {:?}",
+        proxy.requests()
+    );
+    let r = sample_release("1.2.3");
+    for (p, zip) in &r.zips {
+        let digest = format!(
+            "sha256:{}",
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(zip))
+        );
+        assert_eq!(
+            &reg.blob("acme/demo", &digest),
+            zip,
+            "{p} arrived byte for byte"
+        );
+    }
+    assert_eq!(
+        reg.blob_uploads(),
+        reg.blob_commits() + reg.requests("DELETE", "/blobs/uploads/"),
+        "every session committed or cancelled: {}",
+        reg.log_text()
+    );
+    assert_eq!(reg.requests("DELETE", "/blobs/uploads/"), 2);
+    assert_eq!(
+        out["platforms"].as_array().map(Vec::len),
+        Some(3),
+        "{out:#}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let scanned = scan_oci(&reg, dir.path());
+    assert!(
+        scanned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&scanned.stderr)
+    );
+}
+
+#[test]
 fn mirror_of_a_tampered_zip_or_a_bad_signature_pushes_nothing() {
     let Some((reg, fx)) = with_oci() else { return };
     let r = sample_release("1.2.3");

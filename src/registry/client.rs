@@ -115,6 +115,9 @@ pub struct Registry {
     manifests: BlobCache,
     plain_http: bool,
     http: reqwest::blocking::Client,
+    /// The same client, async, for request bodies streamed in large pieces: the blocking client
+    /// hands a body to its I/O thread 8 KiB at a time (two thread switches per 8 KiB).
+    streaming: reqwest::Client,
     retries: u32,
     /// The bearer token (or none needed) per repository and operation, and when it was learnt.
     tokens: Mutex<Tokens>,
@@ -151,6 +154,10 @@ impl Registry {
             retries: opts.retries,
             // reqwest drops Authorization when a redirect leaves the host.
             http: reqwest::blocking::Client::builder()
+                .user_agent(concat!("provguard/", env!("CARGO_PKG_VERSION")))
+                .timeout(opts.timeout)
+                .build()?,
+            streaming: reqwest::Client::builder()
                 .user_agent(concat!("provguard/", env!("CARGO_PKG_VERSION")))
                 .timeout(opts.timeout)
                 .build()?,
@@ -418,6 +425,32 @@ impl Registry {
         };
         req.send()
             .map_err(|e| RegistryError::from_reqwest(what, &e))
+    }
+
+    /// [`Registry::send`] on the async client, driven from this thread through the registry's
+    /// runtime (whose I/O thread polls the body), answered with its status, headers and body.
+    /// For large streamed bodies (`staged`'s file bodies).
+    pub fn send_streamed(
+        &self,
+        r: &Reference,
+        op: RegistryOperation,
+        what: &str,
+        build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
+    ) -> Result<(u16, reqwest::header::HeaderMap, bytes::Bytes)> {
+        let token = self.token(r, op, what)?;
+        let mut req = build(&self.streaming);
+        req = match (&token, &self.auth) {
+            (Some(t), _) => req.bearer_auth(t),
+            (None, RegistryAuth::Basic(u, p)) => req.basic_auth(u, Some(p)),
+            _ => req,
+        };
+        self.rt
+            .block_on(async {
+                let resp = req.send().await?;
+                let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+                Ok((status, headers, resp.bytes().await?))
+            })
+            .map_err(|e: reqwest::Error| RegistryError::from_reqwest(what, &e))
     }
 
     /// The bearer token for `r`'s repository and `op` (`None`: none needed, or Basic), learnt

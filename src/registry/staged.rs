@@ -43,7 +43,13 @@ impl Registry {
             let resp = self.send(r, RegistryOperation::Push, &what, |c| {
                 c.post(&url).header("Content-Length", "0")
             })?;
-            self.location_of(&what, &origin, resp, 202)
+            let (status, headers) = (resp.status().as_u16(), resp.headers().clone());
+            let body = if status == 202 {
+                Default::default()
+            } else {
+                resp.bytes().unwrap_or_default()
+            };
+            self.location_of(&what, &origin, status, &headers, &body, 202)
         })?;
         let local = |e: std::io::Error| {
             RegistryError::new(
@@ -53,22 +59,19 @@ impl Registry {
             )
         };
         let size = std::fs::metadata(path).map_err(local)?.len();
-        // One PATCH with the whole body; not retried (the session's offset would be unknown):
-        // a failure leaves the blob to the ordinary upload.
+        // One PATCH with the whole body, read in 1 MiB pieces on the runtime's I/O thread; not
+        // retried (the session's offset would be unknown): a failure leaves the blob to the
+        // ordinary upload.
         let location = {
-            let resp = self.send(r, RegistryOperation::Push, &what, |c| {
+            let answer = self.send_streamed(r, RegistryOperation::Push, &what, |c| {
                 c.patch(&session)
                     .header("Content-Type", "application/octet-stream")
-                    .body(reqwest::blocking::Body::sized(LazyFile::new(path), size))
+                    .header("Content-Length", size.to_string())
+                    .body(file_body(path))
             });
-            let resp = match resp {
-                Ok(resp) => resp,
-                Err(e) => {
-                    self.cancel_at(r, &session);
-                    return Err(e);
-                }
-            };
-            let loc = self.location_of(&what, &origin, resp, 202);
+            let loc = answer.and_then(|(status, headers, body)| {
+                self.location_of(&what, &origin, status, &headers, &body, 202)
+            });
             if loc.is_err() {
                 self.cancel_at(r, &session);
             }
@@ -121,18 +124,17 @@ impl Registry {
         &self,
         what: &str,
         origin: &str,
-        resp: reqwest::blocking::Response,
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
         want: u16,
     ) -> Result<String> {
-        let status = resp.status().as_u16();
-        let loc = resp
-            .headers()
+        let loc = headers
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         if status != want {
-            let body = resp.bytes().unwrap_or_default();
-            return Err(RegistryError::from_status(what, status, &body));
+            return Err(RegistryError::from_status(what, status, body));
         }
         let loc = loc.ok_or_else(|| {
             RegistryError::new(Kind::Protocol, what, "the answer has no Location header")
@@ -153,26 +155,34 @@ impl Registry {
     }
 }
 
-/// A file opened at its first read, so that building a request cannot fail.
-struct LazyFile {
-    path: std::path::PathBuf,
-    file: Option<std::fs::File>,
-}
+/// Bytes read per piece of a streamed file body.
+const PIECE: usize = 1 << 20;
 
-impl LazyFile {
-    fn new(path: &Path) -> LazyFile {
-        LazyFile {
-            path: path.to_path_buf(),
-            file: None,
+/// `path`'s bytes as a request body, opened at the first poll (so that building a request
+/// cannot fail) and read in [`PIECE`]s: one hand-over to the connection per MiB. A read error
+/// fails the request.
+fn file_body(path: &Path) -> reqwest::Body {
+    let state = (path.to_path_buf(), None::<std::fs::File>);
+    let pieces = futures_util::stream::try_unfold(state, |(path, file)| async move {
+        let mut file = match file {
+            Some(f) => f,
+            None => std::fs::File::open(&path)?,
+        };
+        let mut piece = vec![0u8; PIECE];
+        let mut n = 0;
+        while n < PIECE {
+            match std::io::Read::read(&mut file, &mut piece[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
         }
-    }
-}
-
-impl std::io::Read for LazyFile {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.file.is_none() {
-            self.file = Some(std::fs::File::open(&self.path)?);
+        if n == 0 {
+            return Ok(None);
         }
-        self.file.as_mut().map_or(Ok(0), |f| f.read(buf))
-    }
+        piece.truncate(n);
+        Ok(Some((bytes::Bytes::from(piece), (path, Some(file)))))
+    });
+    reqwest::Body::wrap_stream(pieces)
 }
