@@ -196,20 +196,58 @@ fn main() {
         wall3 * 1e3,
         rss3 as f64 / 1024.0
     );
-    // PROVGUARD_BENCH_TIMELINE=1: one more mirror with `-vv`, its timing lines printed.
+    // PROVGUARD_BENCH_TIMELINE=1: one more mirror with `-vv`, its timing lines printed, and the
+    // machine's CPU use in 100 ms steps beside them (from /proc/stat).
     if std::env::var_os("PROVGUARD_BENCH_TIMELINE").is_some() {
         let cache4 = dir.path().join("cache4");
         let mut c = cmd(cache4.to_str().unwrap(), "timeline");
         c.insert(2, "-vv".into());
-        let o = std::process::Command::new(&c[0])
-            .args(&c[1..])
-            .envs(env.iter().copied())
-            .output()
-            .unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (o, busy) = std::thread::scope(|s| {
+            let sampler = s.spawn(|| {
+                let mut out = Vec::new();
+                let mut last = cpu_ticks();
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                    let now = cpu_ticks();
+                    let (busy, all) = (now.0 - last.0, now.1 - last.1);
+                    out.push(busy as f64 / all.max(1) as f64 * cores as f64);
+                    last = now;
+                }
+                out
+            });
+            let o = std::process::Command::new(&c[0])
+                .args(&c[1..])
+                .envs(env.iter().copied())
+                .output()
+                .unwrap();
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            (o, sampler.join().unwrap())
+        });
         for l in String::from_utf8_lossy(&o.stderr).lines() {
             if let Some(i) = l.find("mirror timing:") {
                 println!("  {}", &l[i..]);
             }
         }
+        let steps: Vec<String> = busy.iter().map(|b| format!("{b:.2}")).collect();
+        println!("  cores busy per 100 ms (of {cores}): {}", steps.join(" "));
     }
+}
+
+/// (busy, all) jiffies of the whole machine, from the first line of /proc/stat.
+fn cpu_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let v: Vec<u64> = stat
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let all: u64 = v.iter().sum();
+    // idle and iowait are the 4th and 5th fields.
+    let idle = v.get(3).copied().unwrap_or(0) + v.get(4).copied().unwrap_or(0);
+    (all - idle, all)
 }

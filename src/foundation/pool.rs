@@ -68,8 +68,12 @@ pub struct Feed<'scope, T, R, E> {
     tx: Option<mpsc::Sender<(usize, T)>>,
     fed: usize,
     stop: Arc<AtomicBool>,
+    rx: Arc<Mutex<mpsc::Receiver<(usize, T)>>>,
+    f: Work<'scope, T, R, E>,
     workers: Vec<ScopedJoinHandle<'scope, Done<R, E>>>,
 }
+
+type Work<'scope, T, R, E> = Arc<dyn Fn(T) -> Result<R, E> + Send + Sync + 'scope>;
 
 impl<'scope, T, R, E> Feed<'scope, T, R, E>
 where
@@ -84,36 +88,40 @@ where
         f: impl Fn(T) -> Result<R, E> + Send + Sync + 'scope,
     ) -> Self {
         let (tx, rx) = mpsc::channel::<(usize, T)>();
-        let rx = Arc::new(Mutex::new(rx));
-        let f = Arc::new(f);
-        let stop = Arc::new(AtomicBool::new(false));
-        let workers = (0..jobs.max(1))
-            .map(|_| {
-                let (rx, f, stop) = (rx.clone(), f.clone(), stop.clone());
-                scope.spawn(move || {
-                    let mut done = Vec::new();
-                    loop {
-                        let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                        let Ok((i, item)) = next else {
-                            return done;
-                        };
-                        if stop.load(Ordering::SeqCst) {
-                            continue;
-                        }
-                        let r = f(item);
-                        if r.is_err() {
-                            stop.store(true, Ordering::SeqCst);
-                        }
-                        done.push((i, r));
-                    }
-                })
-            })
-            .collect();
-        Feed {
+        let mut feed = Feed {
             tx: Some(tx),
             fed: 0,
-            stop,
-            workers,
+            stop: Arc::new(AtomicBool::new(false)),
+            rx: Arc::new(Mutex::new(rx)),
+            f: Arc::new(f),
+            workers: Vec::new(),
+        };
+        feed.grow(scope, jobs.max(1));
+        feed
+    }
+
+    /// `more` workers beside those running, taking from the same queue (the producer is done
+    /// with what needed the cores, say).
+    pub fn grow<'env>(&mut self, scope: &'scope Scope<'scope, 'env>, more: usize) {
+        for _ in 0..more {
+            let (rx, f, stop) = (self.rx.clone(), self.f.clone(), self.stop.clone());
+            self.workers.push(scope.spawn(move || {
+                let mut done = Vec::new();
+                loop {
+                    let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                    let Ok((i, item)) = next else {
+                        return done;
+                    };
+                    if stop.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    let r = f(item);
+                    if r.is_err() {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    done.push((i, r));
+                }
+            }));
         }
     }
 
@@ -210,6 +218,39 @@ mod tests {
         });
         assert_eq!(r, Err(1));
         assert!(ran.load(Ordering::SeqCst) < 1000);
+    }
+
+    #[test]
+    fn a_grown_feed_runs_more_at_once_and_keeps_order() {
+        let live = AtomicUsize::new(0);
+        let peak = AtomicUsize::new(0);
+        let work = |x: u32| {
+            let n = live.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(n, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(40));
+            live.fetch_sub(1, Ordering::SeqCst);
+            Ok::<_, ()>(x + 100)
+        };
+        let (before, out) = std::thread::scope(|s| {
+            let mut feed = Feed::start(s, 1, work);
+            for x in 0..3 {
+                assert!(feed.push(x));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let before = peak.load(Ordering::SeqCst);
+            feed.grow(s, 2);
+            for x in 3..12 {
+                assert!(feed.push(x));
+            }
+            (before, feed.finish())
+        });
+        assert_eq!(before, 1, "one worker: one at a time");
+        assert_eq!(out.unwrap(), (100..112).collect::<Vec<_>>());
+        let after = peak.load(Ordering::SeqCst);
+        assert!(
+            (2..=3).contains(&after),
+            "three workers after growing: {after}"
+        );
     }
 
     #[test]

@@ -189,7 +189,8 @@ fn classify_reqwest(e: &reqwest::Error) -> Kind {
     Kind::Protocol
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+/// `e`'s message followed by each of its sources' (reqwest hides the cause in the chain).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {

@@ -358,7 +358,9 @@ pub fn mirror_address(
             }
             Err(e) => return Err(e),
         };
-        // Every platform fetched and verified: the pushes start.
+        // Every platform fetched and verified: the cores the downloads used take the
+        // inventories still queued, and the pushes start.
+        inventory.grow(s, tail_inventory_jobs().saturating_sub(inventory_jobs()));
         fetched.sort_by_key(Verified::platform);
         let pusher = dest.map(|reg| {
             let (signature, version) = (signature.clone(), version.as_str());
@@ -672,6 +674,11 @@ impl Verified {
 /// hashing), and the downloads and uploads need a core too.
 fn inventory_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 3).clamp(1, 4))
+}
+
+/// Inventories at once when the downloads are over.
+fn tail_inventory_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 4))
 }
 
 /// The signed `SHA256SUMS` each platform came with: one for the whole release, or none at all.

@@ -5,7 +5,6 @@
 //! host or port); transient failures retried; bodies size-limited; failures classified with
 //! [`RegistryError::from_status`] / [`RegistryError::from_reqwest`], never from message text.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -77,14 +76,19 @@ pub fn host_port(u: &Url) -> String {
     }
 }
 
-/// One HTTP client for a run.
+/// One HTTP client for a run. Async reqwest on a runtime driven by the calling thread (a
+/// current-thread runtime's `block_on`): a downloaded body is read, decrypted and handed to
+/// the sink on that one thread, where the blocking client passed every chunk over from its
+/// own I/O thread.
 pub struct Http {
-    client: reqwest::blocking::Client,
+    client: reqwest::Client,
+    rt: tokio::runtime::Runtime,
     retries: u32,
     creds: Credentials,
 }
 
 /// A successful answer: the final URL (after redirects), the media type, the body.
+#[derive(Debug)]
 pub struct Doc {
     pub url: Url,
     pub content_type: String,
@@ -92,22 +96,26 @@ pub struct Doc {
 }
 
 impl Http {
-    /// `timeout` bounds connecting, waiting for the response head, and each read of the body —
-    /// an idle timeout, not a deadline for the whole download: reqwest's blocking client
-    /// applies its `timeout` to every wait separately (a large ZIP on a slow but live link is
-    /// not cut off; a stalled one is). The test `download_timeout_is_idle_not_total` holds
-    /// this to it.
+    /// `timeout` bounds connecting, and each wait for bytes — of the response head or of the
+    /// body: an idle timeout, not a deadline for the whole download (a large ZIP on a slow but
+    /// live link is not cut off; a stalled one is). The test `download_timeout_is_idle_not_total`
+    /// holds this to it.
     pub fn new(timeout: Duration, retries: u32, creds: Credentials) -> Result<Http> {
-        let client = reqwest::blocking::Client::builder()
+        let client = reqwest::Client::builder()
             .connect_timeout(timeout)
-            .timeout(timeout)
+            .read_timeout(timeout)
             .user_agent(concat!("provguard/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::limited(10))
             .tls_certs_merge(extra_roots())
             .build()
             .map_err(|e| RegistryError::from_reqwest("HTTPS client", &e))?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| RegistryError::new(Kind::Local, "HTTPS client", e.to_string()))?;
         Ok(Http {
             client,
+            rt,
             retries,
             creds,
         })
@@ -115,22 +123,38 @@ impl Http {
 
     /// GET `url`; with `authed`, the token of the URL's own host is attached (if any). Retries
     /// transient failures; a non-success answer is classified by its status.
-    pub fn get(&self, url: &Url, authed: bool, what: &str) -> Result<reqwest::blocking::Response> {
+    fn get(&self, url: &Url, authed: bool, what: &str) -> Result<reqwest::Response> {
         let mut attempt = 0;
         loop {
             let mut req = self.client.get(url.clone());
             if authed && let Some(t) = self.creds.token_for(&host_port(url)) {
                 req = req.bearer_auth(t);
             }
-            let r = match req.send() {
-                Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let mut body = Vec::new();
-                    let _ = resp.take(4096).read_to_end(&mut body);
-                    RegistryError::from_status(format!("{what} ({url})"), status, &body)
+            let r = self.rt.block_on(async {
+                match req.send().await {
+                    Ok(resp) if resp.status().is_success() => Ok(resp),
+                    Ok(mut resp) => {
+                        let status = resp.status().as_u16();
+                        let mut body = Vec::new();
+                        while body.len() < 4096 {
+                            match resp.chunk().await {
+                                Ok(Some(c)) => body.extend_from_slice(&c),
+                                _ => break,
+                            }
+                        }
+                        body.truncate(4096);
+                        Err(RegistryError::from_status(
+                            format!("{what} ({url})"),
+                            status,
+                            &body,
+                        ))
+                    }
+                    Err(e) => Err(RegistryError::from_reqwest(format!("{what} ({url})"), &e)),
                 }
-                Err(e) => RegistryError::from_reqwest(format!("{what} ({url})"), &e),
+            });
+            let r = match r {
+                Ok(resp) => return Ok(resp),
+                Err(r) => r,
             };
             if !r.is_transient() || attempt >= self.retries {
                 return Err(r);
@@ -140,6 +164,31 @@ impl Http {
             tracing::info!("{r}; retrying in {wait:?}");
             std::thread::sleep(wait);
         }
+    }
+
+    /// Every chunk of `resp`'s body to `sink`, until the end; a read failure is transient.
+    fn each_chunk(
+        &self,
+        mut resp: reqwest::Response,
+        what: &str,
+        url: &Url,
+        sink: &mut dyn FnMut(&[u8]) -> Result<()>,
+    ) -> Result<u64> {
+        self.rt.block_on(async {
+            let mut total = 0u64;
+            loop {
+                let chunk = resp.chunk().await.map_err(|e| {
+                    RegistryError::new(
+                        Kind::Transient,
+                        format!("{what} ({url})"),
+                        crate::registry::error::error_chain(&e),
+                    )
+                })?;
+                let Some(c) = chunk else { return Ok(total) };
+                total += c.len() as u64;
+                sink(&c)?;
+            }
+        })
     }
 
     /// A small document, at most `limit` bytes.
@@ -152,24 +201,24 @@ impl Http {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        if resp.content_length().is_some_and(|n| n > limit) {
-            return Err(RegistryError::new(
+        let too_large = || {
+            RegistryError::new(
                 Kind::TooLarge,
                 format!("{what} ({url})"),
                 format!("over {limit} bytes"),
-            ));
+            )
+        };
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(too_large());
         }
         let mut bytes = Vec::new();
-        resp.take(limit + 1).read_to_end(&mut bytes).map_err(|e| {
-            RegistryError::new(Kind::Transient, format!("{what} ({url})"), e.to_string())
+        self.each_chunk(resp, what, url, &mut |c| {
+            if (bytes.len() + c.len()) as u64 > limit {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(c);
+            Ok(())
         })?;
-        if bytes.len() as u64 > limit {
-            return Err(RegistryError::new(
-                Kind::TooLarge,
-                format!("{what} ({url})"),
-                format!("over {limit} bytes"),
-            ));
-        }
         Ok(Doc {
             url: final_url,
             content_type,
@@ -198,20 +247,9 @@ impl Http {
         what: &str,
         sink: &mut dyn FnMut(&[u8]) -> Result<()>,
     ) -> Result<u64> {
-        let mut resp = self.get(url, false, what)?;
+        let resp = self.get(url, false, what)?;
         let expected = resp.content_length();
-        let mut buf = vec![0u8; 64 << 10];
-        let mut total = 0u64;
-        loop {
-            let n = resp.read(&mut buf).map_err(|e| {
-                RegistryError::new(Kind::Transient, format!("{what} ({url})"), e.to_string())
-            })?;
-            if n == 0 {
-                break;
-            }
-            total += n as u64;
-            sink(&buf[..n])?;
-        }
+        let total = self.each_chunk(resp, what, url, sink)?;
         if expected.is_some_and(|e| e != total) {
             return Err(RegistryError::new(
                 Kind::Transient,
@@ -257,6 +295,55 @@ mod tests {
             }
         });
         Url::parse(&format!("http://127.0.0.1:{port}/z.zip")).unwrap()
+    }
+
+    /// Serve one GET with `head` (status line and headers, without the blank line), then `body`,
+    /// then close.
+    fn answer(head: &'static str, body: Vec<u8>) -> Url {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            let (mut c, _) = l.accept().unwrap();
+            let mut req = [0u8; 4096];
+            let _ = std::io::Read::read(&mut c, &mut req);
+            let _ = write!(c, "{head}\r\nConnection: close\r\n\r\n");
+            let _ = c.write_all(&body);
+        });
+        Url::parse(&format!("http://127.0.0.1:{port}/d")).unwrap()
+    }
+
+    #[test]
+    fn a_body_cut_short_or_too_large_is_an_error() {
+        let http = Http::new(Duration::from_secs(5), 0, Credentials::default()).unwrap();
+        // 100 of the 1000 bytes announced, then the connection closes.
+        let url = answer("HTTP/1.1 200 OK\r\nContent-Length: 1000", vec![b'z'; 100]);
+        let mut got = 0;
+        let e = http
+            .download(&url, "package", &mut |c| {
+                got += c.len();
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(e.is_transient(), "{e}");
+        assert!(got <= 100, "{got}");
+        // A document without a length that runs past its limit.
+        let url = answer("HTTP/1.1 200 OK", vec![b'{'; 5000]);
+        let e = http.document(&url, false, "doc", 4096).unwrap_err();
+        assert!(e.to_string().contains("over 4096 bytes"), "{e}");
+        // One within it, read whole.
+        let url = answer(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json",
+            b"{}".to_vec(),
+        );
+        let d = http.json(&url, false, "doc").unwrap();
+        assert_eq!(d.bytes, b"{}");
+        // A refusal carries its status and the start of its body.
+        let url = answer(
+            "HTTP/1.1 404 Not Found\r\nContent-Length: 9",
+            b"not here\n".to_vec(),
+        );
+        let e = http.document(&url, false, "doc", 4096).unwrap_err();
+        assert!(e.to_string().contains("HTTP 404: not here"), "{e}");
     }
 
     #[test]
