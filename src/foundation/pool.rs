@@ -58,6 +58,67 @@ where
         .collect())
 }
 
+/// `f` over `items` on `jobs` threads (at least one), each result handed to `done` on the
+/// calling thread as soon as it is there (completion order, with its index). A failure of `f`
+/// or of `done` starts no new item; the items running finish, and the error of the
+/// lowest-index failed item is returned (so it does not depend on timing).
+pub fn each_done<T, R, E>(
+    items: &[T],
+    jobs: usize,
+    f: impl Fn(&T) -> Result<R, E> + Sync,
+    mut done: impl FnMut(usize, R) -> Result<(), E>,
+) -> Result<(), E>
+where
+    T: Sync,
+    R: Send,
+    E: Send,
+{
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<(usize, Result<R, E>)>();
+    let mut first_error: Option<(usize, E)> = None;
+    std::thread::scope(|s| {
+        for _ in 0..jobs.clamp(1, items.len().max(1)) {
+            let tx = tx.clone();
+            let (next, stop, f) = (&next, &stop, &f);
+            s.spawn(move || {
+                loop {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(item) = items.get(i) else { return };
+                    let r = f(item);
+                    if r.is_err() {
+                        stop.store(true, Ordering::SeqCst);
+                    }
+                    if tx.send((i, r)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (i, r) in rx {
+            let r = match r {
+                Ok(v) if first_error.is_none() => done(i, v),
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = r {
+                stop.store(true, Ordering::SeqCst);
+                if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
+                    first_error = Some((i, e));
+                }
+            }
+        }
+    });
+    match first_error {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
+}
+
 type Done<R, E> = Vec<(usize, Result<R, E>)>;
 
 /// Workers started before their items exist: [`Feed::push`] hands one over as soon as the
@@ -251,6 +312,71 @@ mod tests {
             (2..=3).contains(&after),
             "three workers after growing: {after}"
         );
+    }
+
+    #[test]
+    fn each_done_hands_results_over_as_they_complete_and_stops_on_error() {
+        // Item 0 is slow: the quick ones behind it are handed over first.
+        let mut seen = Vec::new();
+        each_done(
+            &[60u64, 1, 1, 1],
+            2,
+            |ms| {
+                std::thread::sleep(std::time::Duration::from_millis(*ms));
+                Ok::<_, usize>(*ms)
+            },
+            |i, v| {
+                seen.push((i, v));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen.len(), 4);
+        assert_eq!(seen.last(), Some(&(0, 60)), "{seen:?}");
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(sorted, vec![(0, 60), (1, 1), (2, 1), (3, 1)]);
+
+        // Items 2 and 5 fail: nothing after the first failure starts, the lowest index's error
+        // is the answer whichever failure came first.
+        let started = AtomicUsize::new(0);
+        let r = each_done(
+            &(0..40).collect::<Vec<usize>>(),
+            2,
+            |&i| {
+                started.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(if i == 2 {
+                    30
+                } else {
+                    2
+                }));
+                if i == 2 || i == 5 { Err(i) } else { Ok(i) }
+            },
+            |_, _| Ok(()),
+        );
+        assert_eq!(r, Err(2));
+        assert!(started.load(Ordering::SeqCst) < 40);
+
+        // An error of the consumer stops the producers too, and is returned.
+        let started = AtomicUsize::new(0);
+        let r = each_done(
+            &(0..40).collect::<Vec<usize>>(),
+            2,
+            |&i| {
+                started.fetch_add(1, Ordering::SeqCst);
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                Ok::<_, String>(i)
+            },
+            |i, _| {
+                if i == 3 {
+                    Err(format!("consumer refused {i}"))
+                } else {
+                    Ok(())
+                }
+            },
+        );
+        assert_eq!(r, Err("consumer refused 3".to_string()));
+        assert!(started.load(Ordering::SeqCst) < 40);
     }
 
     #[test]

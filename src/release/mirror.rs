@@ -256,13 +256,16 @@ pub fn mirror_oci(src: &OciTarget, src_opts: &ClientOptions, to: &MirrorTo) -> R
 /// CLI configuration installs it into `to`: every published platform (or `to.platforms`),
 /// each downloaded and verified first — any failure stops the run before anything is pushed.
 ///
-/// The work overlaps. Each ZIP is hashed as it streams into the cache (its `shasum` check);
-/// once verified it is inventoried (inflate, SHA-256, buildinfo; the `h1:` from that pass, the
-/// ZIP's `zh:` from the download) and its SBOM rendered, on a worker, while the next platform
-/// downloads. When every platform is verified, the pushes start on a few threads while the
-/// remaining inventories finish: the ZIP blobs with their platform manifests, the carried
-/// signature, each platform's SBOM referrers as soon as its inventory is done, and — only when
-/// all of that succeeded — the index under its tag.
+/// The work overlaps. Platforms download [`download_jobs`] at a time, each ZIP hashed as it
+/// streams into the cache (its `shasum` check); once verified it is sent ahead into an upload
+/// session at the destination and inventoried (inflate, SHA-256, buildinfo; the `h1:` from
+/// that pass, the ZIP's `zh:` from the download) and its SBOM rendered, on a worker, while
+/// other platforms download. When every platform is verified, the inventories still queued
+/// run [`tail_inventory_jobs`] at a time and the pushes start on a few threads: the ZIP blobs
+/// with their platform manifests, the carried signature, each platform's SBOM referrers as
+/// soon as its inventory is done, and — only when all of that succeeded — the index under its
+/// tag. With two cores that keeps both busy from the second 100 ms to the last inventory
+/// (`PROVGUARD_BENCH_TIMELINE=1 cargo bench --bench mirror` prints the machine's use).
 pub fn mirror_address(
     text: &str,
     constraint: &str,
@@ -315,10 +318,13 @@ pub fn mirror_address(
         let verified = (|| -> Result<_> {
             let mut sums = Sums::default();
             let mut fetched = Vec::new();
-            for p in &platforms {
-                let f = inst
-                    .fetch(&addr, &version, p)
-                    .with_context(|| format!("{label}: nothing was pushed"))?;
+            let mut inventory_failed = false;
+            let fetch = |p: &String| {
+                inst.fetch(&addr, &version, p)
+                    .with_context(|| format!("{label}: nothing was pushed"))
+            };
+            let downloaded = pool::each_done(&platforms, download_jobs(), fetch, |i, f| {
+                let p = &platforms[i];
                 clock.mark(&format!("{p} downloaded and verified"));
                 let (os, arch) = p
                     .split_once('_')
@@ -342,9 +348,15 @@ pub fn mirror_address(
                 stage.push((digest, verified.target.path.clone()));
                 fetched.push(verified.clone());
                 if !inventory.push(verified) {
-                    return Ok(None);
+                    inventory_failed = true;
+                    bail!("{label}: an inventory failed");
                 }
+                Ok(())
+            });
+            if inventory_failed {
+                return Ok(None);
             }
+            downloaded?;
             let signature = sums.carried(&addr, &version, &label)?;
             Ok(Some((fetched, signature)))
         })();
@@ -674,6 +686,12 @@ impl Verified {
 /// hashing), and the downloads and uploads need a core too.
 fn inventory_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| (n.get() / 3).clamp(1, 4))
+}
+
+/// Platforms downloaded (and verified) at once: two keep a second core busy while the first
+/// ZIP arrives, when nothing else has work yet.
+fn download_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().clamp(1, 2))
 }
 
 /// Inventories at once when the downloads are over.

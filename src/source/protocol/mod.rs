@@ -18,7 +18,6 @@ pub mod docs;
 pub mod http;
 pub mod verify;
 
-use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
@@ -122,7 +121,7 @@ pub struct Fetcher {
     http: Http,
     cache: BlobCache,
     pub sig_policy: SigPolicy,
-    disco: RefCell<HashMap<String, Option<Url>>>,
+    disco: std::sync::Mutex<HashMap<String, Option<Url>>>,
 }
 
 fn what(addr: &ProviderAddress) -> String {
@@ -135,14 +134,15 @@ impl Fetcher {
             http: Http::new(opts.timeout, opts.retries, creds)?,
             cache: opts.cache.clone(),
             sig_policy: SigPolicy::from_env(),
-            disco: RefCell::new(HashMap::new()),
+            disco: std::sync::Mutex::new(HashMap::new()),
         })
     }
 
     /// The `providers.v1` base URL of `host`; `None` when the host has no discovery document
     /// (404) or no providers service.
     pub fn providers_base(&self, host: &str) -> Result<Option<Url>> {
-        if let Some(u) = self.disco.borrow().get(host) {
+        let disco = || self.disco.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(u) = disco().get(host) {
             return Ok(u.clone());
         }
         let url = Url::parse(&format!("https://{host}/.well-known/terraform.json"))
@@ -172,9 +172,7 @@ impl Fetcher {
             Err(e) if e.is_not_found() => None,
             Err(e) => return Err(e.into()),
         };
-        self.disco
-            .borrow_mut()
-            .insert(host.to_string(), base.clone());
+        disco().insert(host.to_string(), base.clone());
         Ok(base)
     }
 
