@@ -337,6 +337,19 @@ mod tests {
         );
         let d = http.json(&url, false, "doc").unwrap();
         assert_eq!(d.bytes, b"{}");
+        // A server that takes the request and never answers: the wait for the head times out.
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = Url::parse(&format!("http://{}/silent", l.local_addr().unwrap())).unwrap();
+        std::thread::spawn(move || {
+            let (c, _) = l.accept().unwrap();
+            std::thread::sleep(Duration::from_secs(3));
+            drop(c);
+        });
+        let quick = Http::new(Duration::from_millis(300), 0, Credentials::default()).unwrap();
+        let t = Instant::now();
+        let e = quick.document(&url, false, "doc", 4096).unwrap_err();
+        assert!(e.is_transient(), "{e}");
+        assert!(t.elapsed() < Duration::from_secs(3), "timed out, not waited out");
         // A refusal carries its status and the start of its body.
         let url = answer(
             "HTTP/1.1 404 Not Found\r\nContent-Length: 9",
