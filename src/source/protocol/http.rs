@@ -349,7 +349,10 @@ mod tests {
         let t = Instant::now();
         let e = quick.document(&url, false, "doc", 4096).unwrap_err();
         assert!(e.is_transient(), "{e}");
-        assert!(t.elapsed() < Duration::from_secs(3), "timed out, not waited out");
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "timed out, not waited out"
+        );
         // A refusal carries its status and the start of its body.
         let url = answer(
             "HTTP/1.1 404 Not Found\r\nContent-Length: 9",
