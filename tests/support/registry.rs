@@ -135,6 +135,12 @@ impl TestRegistry {
         Some(reg)
     }
 
+    /// The registry's process ID (benchmarks: to profile it).
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// CPU seconds (user + system) the registry process has used so far (benchmarks: its share of
     /// a run; /proc reports clock ticks of 1/100 s).
     #[allow(dead_code)]
