@@ -214,8 +214,14 @@ proptest! {
         let files: Vec<(String, Vec<u8>)> = files.into_iter().collect();
         let d = tempfile::tempdir().unwrap();
         let zip = d.path().join("p.zip");
+        // one entry per directory: two files in one directory name it once (the zip crate
+        // refuses a duplicate name)
         let dirs: Vec<String> = if with_dir {
-            files.iter().filter_map(|(n, _)| n.rsplit_once('/').map(|(p, _)| format!("{p}/"))).collect()
+            let set: std::collections::BTreeSet<String> = files
+                .iter()
+                .filter_map(|(n, _)| n.rsplit_once('/').map(|(p, _)| format!("{p}/")))
+                .collect();
+            set.into_iter().collect()
         } else {
             Vec::new()
         };
