@@ -160,18 +160,10 @@ fn main() {
     let work_cpu = || {
         let c0 = common::self_cpu_seconds();
         for (p, path) in &work_zips {
-            let zh = {
-                use sha2::Digest;
-                let (mut h, mut f) = (sha2::Sha256::new(), std::fs::File::open(path).unwrap());
-                let mut buf = vec![0u8; 256 << 10];
-                loop {
-                    match f.read(&mut buf).unwrap() {
-                        0 => break,
-                        n => h.update(&buf[..n]),
-                    }
-                }
-                hex::encode(h.finalize())
-            };
+            // As `mirror` hashes a ZIP it has no `SHA256SUMS` line for.
+            let zh = provguard::artifact::HashingFile::open(path)
+                .and_then(|h| h.finish())
+                .unwrap();
             let (os, arch) = p.split_once('_').unwrap();
             let t = provguard::source::Target::local(path.clone(), Default::default());
             let pkg =
